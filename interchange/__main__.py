@@ -1,0 +1,3 @@
+from interchange.cli.main import main
+
+main()
