@@ -87,10 +87,10 @@ def package_document(
     if not recipients:
         raise FormatError("a document needs at least one recipient")
     seen: set[str] = set()
-    for code in recipients:
-        if code in seen:
-            raise FormatError(f"recipient {code} is listed twice")
-        seen.add(code)
+    for recipient in recipients:
+        if recipient in seen:
+            raise FormatError(f"recipient {recipient} is listed twice")
+        seen.add(recipient)
     if sender in seen:
         raise FormatError(f"the sender {sender} cannot also be a recipient")
 
@@ -104,7 +104,7 @@ def package_document(
         name=hints.attachment_name,
         content_type=PAYLOAD_CONTENT_TYPE,
         data=payload_to_xml(payload),
-        description=hints.subject,
+        description=hints.attachment_description,
     )
     header = MessageHeader(
         from_=organ(sender, directory),
@@ -113,10 +113,11 @@ def package_document(
         code=code,
         subject=hints.subject,
         promulgation_info=PromulgationInfo(place=hints.place, date=day),
-        document_type=DocumentType(type=hints.type, type_detail=None, type_name=hints.type_name),
-        content=hints.content,
+        document_type=DocumentType(
+            type=hints.type, type_detail=hints.type_detail, type_name=hints.type_name
+        ),
         due_date=hints.due_date,
-        response_for=tuple(hints.response_for),
+        response_for=(hints.response_for,) if hints.response_for else (),
     )
     message = EdocMessage(
         header=header,

@@ -40,7 +40,9 @@ def open_document(data: bytes, policy: VerifyPolicy, *, schema: SchemaMode = "st
     return _read_verified(verified.root, verified.result, schema)
 
 
-def _read_verified(root: etree._Element, result: VerificationResult, schema: SchemaMode) -> Received:
+def _read_verified(
+    root: etree._Element, result: VerificationResult, schema: SchemaMode
+) -> Received:
     if schema == "strict":
         validate_envelope(root)
     message = read_tree(root)

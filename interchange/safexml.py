@@ -85,9 +85,11 @@ def parse_bytes(
         if "ntity" in msg or "DOCTYPE" in msg:
             raise UnsafeXMLError(f"unsafe XML: {msg}") from None
         line = getattr(exc, "lineno", None)
-        raise NotXMLError(f"not well-formed XML: {msg}" + (f" (line {line})" if line else "")) from None
+        where = f" (line {line})" if line else ""
+        raise NotXMLError(f"not well-formed XML: {msg}{where}") from None
     docinfo = tree.docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    has_dtd = docinfo.internalDTD is not None or docinfo.externalDTD is not None
+    if getattr(docinfo, "doctype", "") or has_dtd:
         raise UnsafeXMLError("a DOCTYPE or entity declaration is not allowed")
     _check_depth(tree.getroot(), limits.max_depth)
     return tree

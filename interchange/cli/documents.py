@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import uuid
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +25,7 @@ ExistingFile = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     conclusion = "conclusion"
     report = "report"
     directive = "directive"
@@ -35,6 +35,7 @@ class Kind(str, Enum):
 def summary(message: EdocMessage | StatusMessage) -> dict[str, Any]:
     """The keys shared by ``verify --json`` and ``show --json``."""
     if isinstance(message, EdocMessage):
+        bussiness = message.bussiness
         return {
             "kind": "edoc",
             "from": message.sender,
@@ -42,7 +43,7 @@ def summary(message: EdocMessage | StatusMessage) -> dict[str, Any]:
             "document_id": message.document_id,
             "subject": message.header.subject,
             "status_code": None,
-            "bussiness_type": message.bussiness.doc_type.name.lower() if message.bussiness else None,
+            "bussiness_type": bussiness.doc_type.name.lower() if bussiness else None,
         }
     return {
         "kind": "status",
@@ -113,7 +114,9 @@ def package(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     out.write_bytes(packaged.data)
-    typer.echo(f"packaged {packaged.document_id} → {', '.join(to)}: {out} ({len(packaged.data)} bytes)")
+    typer.echo(
+        f"packaged {packaged.document_id} → {', '.join(to)}: {out} ({len(packaged.data)} bytes)"
+    )
 
 
 def verify(
@@ -131,7 +134,7 @@ def verify(
     as_json: JsonFlag = False,
 ) -> None:
     """Verify signature, certificate chain, signer binding and schema; exit 0 valid, 1 refused."""
-    from ..receiving import open_document
+    from ..receiving import SchemaMode, open_document
     from ..signing import VerifyPolicy
 
     try:
@@ -140,7 +143,8 @@ def verify(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        received = open_document(file.read_bytes(), policy, schema="lenient" if lenient else "strict")
+        mode: SchemaMode = "lenient" if lenient else "strict"
+        received = open_document(file.read_bytes(), policy, schema=mode)
     except InterchangeError as exc:
         raise _refuse(exc, as_json) from None
     result = received.verification

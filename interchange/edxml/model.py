@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -22,12 +22,12 @@ WIRE_DATE = "%Y/%m/%d"
 WIRE_TIMESTAMP = "%Y/%m/%d %H:%M:%S"
 
 
-class MessageKind(str, Enum):
+class MessageKind(StrEnum):
     EDOC = "edoc"
     STATUS = "status"
 
 
-class StatusCode(str, Enum):
+class StatusCode(StrEnum):
     """Every status code of QCVN 102 (EDXML.md); no other code exists."""
 
     ARRIVED = "01"
