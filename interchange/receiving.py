@@ -15,7 +15,7 @@ from lxml import etree
 from .edxml.model import EdocMessage, StatusMessage
 from .edxml.read import read_tree
 from .edxml.validate import validate_envelope
-from .payloads import Payload, find_payload_attachment, payload_from_xml
+from .payloads import Payload, payload_from_attachments
 from .signing import VerificationResult, VerifyPolicy, verify_document
 
 SchemaMode = Literal["strict", "lenient"]
@@ -48,7 +48,5 @@ def _read_verified(
     message = read_tree(root)
     payload = None
     if isinstance(message, EdocMessage):
-        part = find_payload_attachment(message.attachments)
-        if part is not None:
-            payload = payload_from_xml(part.data)
+        payload = payload_from_attachments(message.attachments)
     return Received(message=message, verification=result, payload=payload)
