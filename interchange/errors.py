@@ -151,6 +151,12 @@ class KeyUsageError(CertificateError):
     code = "key-usage"
 
 
+class CrlError(CertificateError):
+    """A configured CRL for a CA in the path is not current or not signed by that CA."""
+
+    code = "crl"
+
+
 class SignerBindingError(SignatureError):
     """The certificate does not belong to the agency in From/OrganId."""
 
@@ -223,3 +229,12 @@ class NotFoundError(InterchangeError):
 
 class PermissionDeniedError(InterchangeError):
     code = "forbidden"
+
+
+# --- operators -----------------------------------------------------------------------------
+
+
+class AuditChainError(InterchangeError):
+    """The audit log's hash chain is broken: an entry was altered, removed or moved."""
+
+    code = "audit-chain"
