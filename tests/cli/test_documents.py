@@ -108,7 +108,8 @@ def test_usage_errors_exit_2(signed: Path, tmp_path: Path) -> None:
 def test_not_xml_is_refused_not_crashed(ca: Path, tmp_path: Path) -> None:
     junk = tmp_path / "junk.edxml"
     junk.write_bytes(b"%PDF-1.7 not xml at all")
-    for cmd in (("verify", junk, "--trust", ca / "ca.cert.pem"), ("show", junk), ("validate", junk)):
+    commands = (("verify", junk, "--trust", ca / "ca.cert.pem"), ("show", junk), ("validate", junk))
+    for cmd in commands:
         proc = run(*cmd)
         assert proc.returncode == 1, cmd
         assert len(proc.stderr.strip().splitlines()) == 1
