@@ -52,7 +52,12 @@ class Axis(Protocol):
     """
 
     def send(
-        self, data: bytes, *, message_type: MessageType, from_organ: str, to_organ: str | None = None
+        self,
+        data: bytes,
+        *,
+        message_type: MessageType,
+        from_organ: str,
+        to_organ: str | None = None,
     ) -> SendReceipt: ...
 
     def list_pending(self, message_type: MessageType) -> list[PendingItem]: ...
