@@ -1,0 +1,258 @@
+"""``VxpAxis``: the national axis's REST face (AXIS.md §1) over a pooled httpx client.
+
+Requests are shaped like the operator's SDK 2.0.1 sends them (same headers, unpadded
+``hash-file``, the file followed by ``\\r\\n``, ``to`` JSON-encoded), so what works against
+the embedded hub works against the real axis by construction. One extra signed parameter,
+``nonce``, makes every request's MAC unique (hubs ignore parameters they do not use), so
+two identical calls within one millisecond are not mistaken for a replay.
+
+Errors: unreachable, 5xx, or an answer that is not the status triple → ``TransportError``
+(retry); ``status: FAIL`` → ``RefusedError`` with the axis's ErrorCode, or
+``AuthenticationError`` for the hub's authentication codes (do not retry).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from interchange.errors import AuthenticationError, RefusedError, TransportError
+
+from .base import AgencyInfo, MessageType, PendingItem, SendReceipt
+from .hmac import (
+    AuthResult,
+    ReplayCache,
+    check_headers,
+    hash_file_matches,
+    new_nonce,
+    sdk_hash_file,
+    sign_headers,
+)
+
+__all__ = [
+    "AUTH_ERROR_CODES",
+    "AuthResult",
+    "ReplayCache",
+    "VxpAxis",
+    "check_headers",
+    "hash_file_matches",
+    "sdk_hash_file",
+    "sign_headers",
+]
+
+# ErrorCodes the embedded hub uses for authentication failures (see interchange.hub.errors).
+AUTH_ERROR_CODES = frozenset({"401"})
+
+
+class VxpAxis:
+    """An ``Axis`` over the REST face. Thread-safe (httpx.Client is); keep one per system."""
+
+    def __init__(
+        self,
+        base_url: str,
+        systemid: str,
+        secret: str,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        tz: str = "Asia/Ho_Chi_Minh",
+        nonce: bool = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.systemid = systemid
+        self._secret = secret
+        self._tz = tz
+        self._nonce = nonce
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": "interchange-vxp/1.0 XRoad/VPCP"},
+            limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=30.0),
+        )
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _headers(self, params: Mapping[str, str], content_type: str) -> dict[str, str]:
+        full = dict(params)
+        if self._nonce:
+            full["nonce"] = new_nonce()
+        return sign_headers(
+            full, self.systemid, self._secret, tz=self._tz, content_type=content_type
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        headers = self._headers(params, content_type)
+        try:
+            resp = self._client.request(method, path, headers=headers, content=body)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"axis {self.base_url}{path} unreachable: {exc!r}") from None
+        if resp.status_code >= 500:
+            raise TransportError(f"axis {path} answered HTTP {resp.status_code}")
+        try:
+            answer = resp.json()
+        except ValueError:
+            raise TransportError(
+                f"axis {path} answered HTTP {resp.status_code} without JSON"
+            ) from None
+        if not isinstance(answer, dict) or "status" not in answer:
+            raise TransportError(f"axis {path} answered without a status")
+        status = str(answer.get("status", "")).upper()
+        code = str(answer.get("ErrorCode", ""))
+        if status == "FAIL" or (code not in ("0", "") and status != "OK"):
+            desc = str(answer.get("ErrorDesc") or f"refused by the axis ({path})")
+            if code in AUTH_ERROR_CODES:
+                raise AuthenticationError(desc, error_code=code)
+            raise RefusedError(desc, error_code=code or "1")
+        if status not in ("OK", "SUCCESS"):
+            raise TransportError(f"axis {path} answered an unknown status {status[:20]!r}")
+        return answer
+
+    @staticmethod
+    def _rows(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+        data = answer.get("data") or []
+        if not isinstance(data, list):
+            raise TransportError("axis answered a list that is not a list")
+        return [row for row in data if isinstance(row, dict)]
+
+    # --- the Axis protocol ------------------------------------------------------------------
+
+    def send(
+        self,
+        data: bytes,
+        *,
+        message_type: MessageType,
+        from_organ: str,
+        to_organ: str | None = None,
+    ) -> SendReceipt:
+        params = {
+            "from": from_organ,
+            "servicetype": "eDoc",
+            "messagetype": message_type,
+            "hash-file": sdk_hash_file(data),
+        }
+        if to_organ:
+            params["to"] = json.dumps(to_organ)  # the SDK sends JsonElement.toString()
+        answer = self._call(
+            "POST",
+            "/sendEdoc",
+            params,
+            body=data + b"\r\n",
+            content_type="application/octet-stream",
+        )
+        doc_id = str(answer.get("DocId") or "")
+        if not doc_id:
+            raise TransportError("axis accepted the document but returned no DocId")
+        return SendReceipt(doc_id=doc_id)
+
+    def list_pending(self, message_type: MessageType) -> list[PendingItem]:
+        answer = self._call(
+            "POST", "/getReceivedEdocList", {"servicetype": "eDoc", "messagetype": message_type}
+        )
+        items = []
+        for row in self._rows(answer):
+            kind = str(row.get("messageType") or message_type).lower()
+            items.append(
+                PendingItem(
+                    doc_id=str(row.get("docId", "")),
+                    message_type="status" if kind == "status" else "edoc",
+                    from_organ=str(row.get("from", "")),
+                    to_organ=str(row.get("to", "")),
+                    created=str(row.get("created_time", "")),
+                    status=str(row.get("status", "")),
+                )
+            )
+        return items
+
+    def fetch(self, doc_id: str) -> bytes:
+        answer = self._call("POST", "/getEdoc", {"docId": doc_id})
+        try:
+            # Some servers wrap base64 in lines (MIME style): whitespace is not data.
+            return base64.b64decode("".join(str(answer.get("data", "")).split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise TransportError(f"axis returned undecodable data for {doc_id}") from None
+
+    def acknowledge(self, doc_id: str, *, ok: bool = True) -> None:
+        self._call("POST", "/updateStatus", {"docid": doc_id, "status": "done" if ok else "fail"})
+
+    def list_agencies(self) -> list[AgencyInfo]:
+        answer = self._call("POST", "/getAgenciesList", {})
+        out = []
+        for row in self._rows(answer):
+            code = str(row.get("code") or "")
+            if not code:
+                continue
+            out.append(
+                AgencyInfo(
+                    code=code,
+                    name=str(row.get("name") or code),
+                    parent=str(row["pid"]) if row.get("pid") else None,
+                    old_code=str(row["oldCode"]) if row.get("oldCode") else None,
+                    mail=str(row["mail"]) if row.get("mail") else None,
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- extras of the REST face -------------------------------------------------------------
+
+    def get_sent_list(self, message_type: MessageType = "edoc") -> list[dict[str, Any]]:
+        """``getSentEdocList`` rows as the axis gives them (senderDocId, receiveStatus, ...)."""
+        answer = self._call(
+            "POST", "/getSentEdocList", {"servicetype": "eDoc", "messagetype": message_type}
+        )
+        return self._rows(answer)
+
+    def count_pending(self, message_type: MessageType = "edoc") -> int:
+        path = "/countReceiveStatus" if message_type == "status" else "/countReceiveEdoc"
+        answer = self._call("GET", path, {})
+        try:
+            return int(answer.get("count", 0))
+        except (TypeError, ValueError):
+            raise TransportError("axis answered a count that is not a number") from None
+
+    def download(self, doc_id: str) -> bytes:
+        """``downloadEdoc``: the raw file."""
+        headers = self._headers({"docId": doc_id}, "application/json")
+        try:
+            resp = self._client.get("/downloadEdoc", headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"axis unreachable: {exc!r}") from None
+        if resp.status_code >= 500:
+            raise TransportError(f"axis /downloadEdoc answered HTTP {resp.status_code}")
+        if resp.headers.get("content-type", "").startswith("application/json"):
+            self._call_result_error(resp)
+        return resp.content
+
+    @staticmethod
+    def _call_result_error(resp: httpx.Response) -> None:
+        try:
+            answer = resp.json()
+        except ValueError:
+            raise TransportError("axis answered garbage") from None
+        code = str(answer.get("ErrorCode", "1"))
+        desc = str(answer.get("ErrorDesc") or "refused by the axis")
+        if code in AUTH_ERROR_CODES:
+            raise AuthenticationError(desc, error_code=code)
+        raise RefusedError(desc, error_code=code)
+
+    def __enter__(self) -> VxpAxis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,39 @@
+"""The embedded hub: plays the national axis (REST face) and a provincial bus (SOAP face).
+
+Public surface::
+
+    create_hub_app(config: HubConfig, *, engine=None) -> FastAPI
+    HubConfig, SystemConfig, load_systems(path), parse_systems(data)
+    HubService (the queue logic both faces share)
+
+Decisions worth knowing:
+- Tables ``hub_messages`` (bytes as signed + the hop: hub id, time) and ``hub_queue`` (one
+  row per recipient agency; its id is the recipient's docId; ``substituted_from`` records an
+  old code resolved through the directory), migration ``0002``.
+- Replay: an in-memory, bounded cache of MACs covers the skew window for every call; the MAC
+  of each accepted ``sendEdoc`` is also unique in ``hub_messages``, so a replayed send is
+  refused even after a restart. A replayed *read* after a restart is accepted (it only
+  repeats an answer the eavesdropper already saw).
+- SDK 2.0.1 fixes its timestamp when a service object is constructed and keeps one header
+  map per object: a client must build a new service object per cycle, or it goes stale
+  after the skew window (``--skew`` widens it) and two identical consecutive calls on one
+  object look like a replay.
+- Refusals are HTTP 200 with ``status: FAIL`` (the SDK's sender throws on other codes before
+  reading the body); internal failures are HTTP 500, which clients retry.
+"""
+
+from __future__ import annotations
+
+from .app import create_hub_app
+from .config import HubConfig, SystemConfig, load_systems, parse_systems
+from .service import HubService, prepare_database
+
+__all__ = [
+    "HubConfig",
+    "HubService",
+    "SystemConfig",
+    "create_hub_app",
+    "load_systems",
+    "parse_systems",
+    "prepare_database",
+]

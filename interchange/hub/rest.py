@@ -1,0 +1,182 @@
+"""The REST face, compatible with the national axis (AXIS.md §1) and its SDK 2.0.1.
+
+Every answer carries ``status``, ``ErrorCode`` and ``ErrorDesc`` (the SDK crashes on a
+missing one). A refusal is HTTP 200 with ``status: FAIL`` (the SDK's multipart sender
+throws on other HTTP codes before reading the body); only an internal failure is HTTP 500,
+which a client retries. Parameters are read from the *signed* JSON only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from adapters.hmac import AuthResult, hash_file_matches
+
+from ..errors import AuthenticationError, InterchangeError, RefusedError
+from .service import E_AUTH, E_BAD_REQUEST, E_INTERNAL, HubService, refuse
+
+log = logging.getLogger("interchange.hub")
+
+_JSON = "application/json"
+
+
+def _answer(body: dict[str, Any], status_code: int = 200) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        status_code=status_code,
+        media_type=_JSON,
+    )
+
+
+def ok(**fields: Any) -> Response:
+    return _answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", **fields})
+
+
+def fail(code: str, desc: str, status_code: int = 200, **fields: Any) -> Response:
+    return _answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": desc, **fields}, status_code)
+
+
+def _error_response(exc: Exception, extra: dict[str, Any]) -> Response:
+    if isinstance(exc, AuthenticationError):
+        return fail(E_AUTH, str(exc), **extra)
+    if isinstance(exc, RefusedError):
+        return fail(exc.error_code or E_BAD_REQUEST, str(exc), **extra)
+    if isinstance(exc, InterchangeError):
+        return fail(E_BAD_REQUEST, str(exc), **extra)
+    log.exception("hub internal error")
+    return fail(E_INTERNAL, f"internal error: {type(exc).__name__}", 500, **extra)
+
+
+Handler = Callable[[Request, AuthResult], Awaitable[Response]]
+
+
+def build_router(service: HubService) -> APIRouter:
+    router = APIRouter()
+
+    def endpoint(
+        extra: dict[str, Any],
+    ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+        """Authenticate, run, and turn every error into the status triple (+ ``extra``)."""
+
+        def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+            async def run(request: Request) -> Response:
+                try:
+                    auth = service.authenticate(request.headers)
+                    return await handler(request, auth)
+                except Exception as exc:
+                    return _error_response(exc, extra)
+
+            run.__name__ = handler.__name__
+            return run
+
+        return wrap
+
+    @endpoint({"DocId": ""})
+    async def send_edoc(request: Request, auth: AuthResult) -> Response:
+        data = await _read_file(request)
+        hash_file = auth.get("hash-file")
+        if not hash_file:
+            raise refuse("hash-file is required (SHA-256 of the file)")
+        if data.endswith(b"\r\n") and hash_file_matches(hash_file, data[:-2]):
+            data = data[:-2]  # the SDK appends CRLF after the file; the hash excludes it
+        elif not hash_file_matches(hash_file, data):
+            raise refuse("hash-file does not match the received file")
+        doc_id = await service.run(
+            service.send,
+            auth.systemid,
+            data,
+            message_type=auth.get("messagetype") or "edoc",
+            mac=auth.mac,
+            from_param=auth.get("from"),
+            to_param=auth.get("to"),
+            service_type=auth.get("servicetype") or "eDoc",
+        )
+        return ok(DocId=doc_id)
+
+    @endpoint({"data": []})
+    async def get_received(request: Request, auth: AuthResult) -> Response:
+        rows = await service.run(service.list_pending, auth.systemid, auth.get("messagetype"))
+        return ok(data=rows)
+
+    @endpoint({"data": []})
+    async def get_sent(request: Request, auth: AuthResult) -> Response:
+        rows = await service.run(service.sent_list, auth.systemid, auth.get("messagetype"))
+        return ok(data=rows)
+
+    @endpoint({"data": ""})
+    async def get_edoc(request: Request, auth: AuthResult) -> Response:
+        data = await service.run(service.fetch, auth.systemid, auth.get("docId") or "")
+        return ok(data=base64.b64encode(data).decode("ascii"))
+
+    @endpoint({})
+    async def update_status(request: Request, auth: AuthResult) -> Response:
+        await service.run(
+            service.acknowledge, auth.systemid, auth.get("docid") or "", auth.get("status") or ""
+        )
+        return ok()
+
+    @endpoint({"count": 0})
+    async def count_edoc(request: Request, auth: AuthResult) -> Response:
+        return ok(count=await service.run(service.count_pending, auth.systemid, "edoc"))
+
+    @endpoint({"count": 0})
+    async def count_status(request: Request, auth: AuthResult) -> Response:
+        return ok(count=await service.run(service.count_pending, auth.systemid, "status"))
+
+    @endpoint({})
+    async def download_edoc(request: Request, auth: AuthResult) -> Response:
+        data = await service.run(service.fetch, auth.systemid, auth.get("docId") or "")
+        return Response(data, media_type="application/octet-stream")
+
+    @endpoint({"data": []})
+    async def get_agencies(request: Request, auth: AuthResult) -> Response:
+        rows = [
+            {
+                "code": a.code,
+                "id": a.code,
+                "mail": a.mail or "",
+                "name": a.name,
+                "pid": a.parent or "",
+                "oldCode": a.old_code or "",
+            }
+            for a in service.agencies()
+        ]
+        return ok(data=rows)
+
+    router.add_route("/sendEdoc", send_edoc, methods=["POST"])
+    router.add_route("/getReceivedEdocList", get_received, methods=["POST", "GET"])
+    router.add_route("/getSentEdocList", get_sent, methods=["POST", "GET"])
+    router.add_route("/getEdoc", get_edoc, methods=["POST"])
+    router.add_route("/updateStatus", update_status, methods=["POST"])
+    router.add_route("/countReceiveEdoc", count_edoc, methods=["GET", "POST"])
+    router.add_route("/countReceiveStatus", count_status, methods=["GET", "POST"])
+    router.add_route("/downloadEdoc", download_edoc, methods=["GET", "POST"])
+    router.add_route("/getAgenciesList", get_agencies, methods=["POST", "GET"])
+    return router
+
+
+async def _read_file(request: Request) -> bytes:
+    """The raw octet-stream body, or the older SDKs' multipart part ``file_doc``.
+
+    A multipart label on a body that is not multipart (or has no ``file_doc``) falls back to
+    the raw body: the hash-file check then decides.
+    """
+    data = await request.body()
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        try:
+            form = await request.form()
+            part = form.get("file_doc")
+            if part is not None and not isinstance(part, str):
+                return bytes(await part.read())
+        except Exception:  # not really multipart: keep the raw body
+            log.debug("multipart label on a non-multipart body", exc_info=True)
+    if not data:
+        raise refuse("empty body: the .edxml file is required")
+    return data

@@ -1,0 +1,159 @@
+"""The node's tables: tenants, documents, deliveries, their timeline, status messages, inbox.
+
+SQLAlchemy Core (the hot paths are a handful of UPDATEs). Every timestamp is a naive UTC
+``DateTime`` so that SQLite and PostgreSQL compare them the same way. Documents keep the
+signed bytes exactly as they travelled (``data``) with their SHA-256.
+
+Uniqueness carries the delivery guarantees:
+- ``documents (tenant_id, direction, dedupe_key)``: an incoming document is stored once per
+  sender + DocumentId (``dedupe_key``), an outgoing one once per DocumentId. ``NULL`` keys
+  (outgoing status messages) never collide.
+- ``deliveries (document_pk, recipient)``: one delivery per document and recipient.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .db import metadata
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organ_code", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=True),
+    Column("auto_accept", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    # "out" (we sent it) or "in" (we received it)
+    Column("direction", String(3), nullable=False),
+    # "edoc" or "status"
+    Column("message_type", String(8), nullable=False, default="edoc"),
+    Column("dedupe_key", String(400), nullable=True),
+    Column("document_id", String(200), nullable=True),
+    Column("sender", String(64), nullable=True),
+    Column("recipients", Text, nullable=False, default=""),  # space-separated To codes
+    Column("kind", String(32), nullable=False, default="other"),
+    Column("subject", Text, nullable=True),
+    Column("code", String(200), nullable=True),  # number/notation
+    Column("due_date", Date, nullable=True),
+    Column("bussiness_type", Integer, nullable=False, default=0),
+    Column("original_document_id", String(200), nullable=True),  # Bussiness/DocumentId
+    Column("payload_kind", String(64), nullable=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("axis_doc_id", String(200), nullable=True),  # incoming: the axis queue id
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("tenant_id", "direction", "dedupe_key", name="uq_documents_dedupe"),
+)
+Index("ix_documents_document_id", documents.c.document_id)
+Index("ix_documents_sha256", documents.c.sha256)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_pk", Integer, ForeignKey("documents.id"), nullable=False),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_until", DateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("axis_doc_id", String(200), nullable=True),
+    Column("substituted_from", String(64), nullable=True),
+    Column("reason", Text, nullable=True),  # the recipient's reason (02, 16) or ours (13)
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("sent_at", DateTime, nullable=True),
+    Column("dead_lettered_at", DateTime, nullable=True),
+    UniqueConstraint("document_pk", "recipient", name="uq_deliveries_document_recipient"),
+)
+Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+Index("ix_deliveries_tenant_state", deliveries.c.tenant_id, deliveries.c.state)
+
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("document_pk", Integer, ForeignKey("documents.id"), nullable=False, unique=True),
+    # lifecycle state of the document on the recipient's side (arrived, accepted, refused...)
+    Column("state", String(32), nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("verification", Text, nullable=True),  # JSON report of the verifier
+    Column("error_code", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("assigned_to", String(255), nullable=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("decided_at", DateTime, nullable=True),
+)
+Index("ix_inbox_items_tenant_state", inbox_items.c.tenant_id, inbox_items.c.state)
+
+status_messages = Table(
+    "status_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("sender", String(64), nullable=True),
+    Column("document_id", String(200), nullable=True),  # ResponseFor/DocumentId
+    Column("response_organ", String(64), nullable=True),  # ResponseFor/OrganId
+    Column("status_code", String(2), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("timestamp", DateTime, nullable=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("axis_doc_id", String(200), nullable=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=True),
+    Column("inbox_item_id", Integer, ForeignKey("inbox_items.id"), nullable=True),
+    # matched | unknown-document | invalid | ignored
+    Column("outcome", String(32), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("received_at", DateTime, nullable=False),
+    UniqueConstraint("tenant_id", "sha256", name="uq_status_messages_tenant_sha256"),
+)
+Index("ix_status_messages_outcome", status_messages.c.outcome)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("document_pk", Integer, ForeignKey("documents.id"), nullable=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=True),
+    Column("inbox_item_id", Integer, ForeignKey("inbox_items.id"), nullable=True),
+    Column("at", DateTime, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("from_state", String(32), nullable=True),
+    Column("to_state", String(32), nullable=True),
+    Column("status_code", String(2), nullable=True),
+    Column("hop", String(200), nullable=True),  # who: an organ code, the axis, an operator
+    Column("detail", Text, nullable=True),
+)
+Index("ix_events_delivery", events.c.delivery_id)
+Index("ix_events_document", events.c.document_pk)
+Index("ix_events_inbox_item", events.c.inbox_item_id)
+
+ALL = (tenants, documents, deliveries, inbox_items, status_messages, events)

@@ -1,0 +1,115 @@
+"""A real uvicorn server on loopback in a thread, and the test world it serves.
+
+The world: three calling systems and a small directory in which ``28.22.H17`` (the To of
+the operator's ``edoc_new.edxml`` sample) is the old code of ``000.00.41.H53``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from interchange.hub import HubConfig, SystemConfig, create_hub_app
+from interchange.organs import Agency, Directory
+from interchange.store.hub_tables import hub_blobs, hub_messages, hub_queue
+
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "vxp"
+
+A = SystemConfig("sys-a", "secret-of-a-0001", ("002.00.20.H13", "000.00.00.G22"))
+B = SystemConfig("sys-b", "secret-of-b-0002", ("000.00.41.H53", "000.00.00.H41"))
+C = SystemConfig("sys-c", "secret-of-c-0003", ("000.00.00.G14",))
+SYSTEMS = (A, B, C)
+
+OLD_CODE, SUCCESSOR = "28.22.H17", "000.00.41.H53"
+
+
+def directory() -> Directory:
+    return Directory(
+        [
+            Agency(code=SUCCESSOR, name="Sở TT&TT (successor)", old_codes=(OLD_CODE,)),
+            Agency(code="000.00.00.H41", name="UBND tỉnh Nghệ An"),
+            Agency(code="000.00.00.G22", name="Văn phòng Chính phủ", email="vpcp@gov.vn"),
+            Agency(code="002.00.20.H13", name="UBND xã Hòa Tiến"),
+            Agency(code="000.00.00.G14", name="Bộ TT&TT"),
+            Agency(code="000.00.00.H14", name="UBND tỉnh (directory only, no system)"),
+            Agency(code="000.00.00.G17", name="Bộ (directory only, no system)"),
+        ]
+    )
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveHub:
+    app: FastAPI
+    url: str
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.state.hub.engine  # type: ignore[no-any-return]
+
+    def counts(self) -> tuple[int, int]:
+        """(messages, queue rows) stored: the 'nothing stored' assertions read this."""
+        with self.engine.connect() as conn:
+            m = conn.execute(select(func.count()).select_from(hub_messages)).scalar_one()
+            q = conn.execute(select(func.count()).select_from(hub_queue)).scalar_one()
+        return int(m), int(q)
+
+    def blobs(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(hub_blobs)).scalar_one())
+
+
+@contextlib.contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("hub did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@contextlib.contextmanager
+def live_hub(db_path: Path | str, **overrides: object) -> Iterator[LiveHub]:
+    """A hub on a SQLite file (a Path) or on a database URL (a str)."""
+    config = HubConfig(
+        db_url=db_path if isinstance(db_path, str) else f"sqlite:///{db_path}",
+        systems=SYSTEMS,
+        directory=directory(),
+        **overrides,  # type: ignore[arg-type]
+    )
+    app = create_hub_app(config)
+    try:
+        with serve(app) as url:
+            yield LiveHub(app, url)
+    finally:
+        app.state.hub.close()
