@@ -29,7 +29,8 @@ _GROUPS = (
     "interchange.cli.pki",  # pki init | issue | revoke | crl
     "interchange.cli.directory",  # directory ...
     "interchange.cli.hub",  # hub serve
-    "interchange.cli.node",  # serve, db upgrade, demo
+    "interchange.cli.node",  # serve, db upgrade
+    "interchange.cli.demo",  # demo [--serve]
     "interchange.cli.operator",  # status, inbox, send, users, audit
 )
 

@@ -1,0 +1,130 @@
+"""``interchange serve --config FILE`` and ``interchange db upgrade``.
+
+``serve`` applies the migrations, then runs the outbox and inbox of every hosted agency
+until SIGTERM or SIGINT. ``--workers N`` starts N-1 more processes that only run the outbox
+against the same database (leases keep them apart).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", exists=True, dir_okay=False, help="node config (YAML/JSON)")
+]
+
+
+def serve(
+    config: ConfigOpt,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, max=64, help="processes (default: config)")
+    ] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, max=32, help="outbox threads")] = 2,
+    outbox_only: Annotated[bool, typer.Option("--outbox-only", hidden=True)] = False,
+    ready_file: Annotated[Path | None, typer.Option("--ready-file", hidden=True)] = None,
+    log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+) -> None:
+    """Run the node until SIGTERM / SIGINT."""
+    from ..node.config import load_config
+    from ..node.node import Node
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    cfg = load_config(config)
+    node = Node(cfg)
+    stop = threading.Event()
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    children: list[subprocess.Popen[bytes]] = []
+    n = workers or cfg.workers
+    if ready_file is not None:
+        ready_file.write_text(str(os.getpid()), encoding="utf-8")
+    if not outbox_only:
+        ready_dir = Path(tempfile.mkdtemp(prefix="ready-", dir=cfg.data_dir))
+        readies = [ready_dir / f"worker-{i}" for i in range(1, n)]
+        for ready in readies:
+            children.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "interchange",
+                        "serve",
+                        "--config",
+                        str(config),
+                        "--outbox-only",
+                        "--threads",
+                        str(threads),
+                        "--log-level",
+                        log_level,
+                        "--ready-file",
+                        str(ready),
+                    ]
+                )
+            )
+        # start our own loops once every worker is up, so that all of them share the work
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline:
+            if all(r.exists() for r in readies) or any(c.poll() is not None for c in children):
+                break
+            time.sleep(0.05)
+        shutil.rmtree(ready_dir, ignore_errors=True)
+        tenants = ", ".join(node.tenants)
+        typer.echo(f"node serving {tenants} ({n} process(es)); stop with Ctrl-C", err=True)
+    try:
+        node.run(stop, inbox=not outbox_only, outbox_threads=threads)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        node.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    db: Annotated[str | None, typer.Option("--db", help="database URL")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", exists=True, dir_okay=False, help="node config")
+    ] = None,
+) -> None:
+    """Apply every migration (idempotent)."""
+    from ..errors import ConfigError
+    from ..store.migrate import head_revision, upgrade_database
+
+    if db is None:
+        if config is None:
+            raise ConfigError("give --db URL or --config FILE")
+        from ..node.config import load_config
+
+        cfg = load_config(config)
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        db = cfg.database_url
+    upgrade_database(db)
+    typer.echo(f"database at revision {head_revision()}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,412 @@
+"""The inbox: list → fetch → verify and read → store → acknowledge, in that order.
+
+Nothing is acknowledged to the axis before the transaction that stores it has committed, so
+a crash anywhere leaves the item in the axis queue; on replay the unique keys recognise what
+was already stored (same sender + DocumentId, or the same bytes for a refused document or a
+status message) and it is only acknowledged again.
+
+Answers (01 automatically, 03 per tenant policy, 02 with the reason for an invalid document)
+are queued in the same transaction and sent by the outbox, with its retries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from adapters.base import Axis, PendingItem
+
+from ..edxml.model import EdocMessage, ResponseFor, StatusCode, StatusMessage
+from ..errors import InterchangeError, NotEdXMLError
+from ..store.ops import add_event, insert_id, sha256_hex, utcnow
+from ..store.tables import documents, inbox_items
+from .codec import Codec, report_json
+from .lifecycle import State, apply
+from .outbox import queue_status_in
+from .statuses import InboxTenant, Outcome, store_status
+
+__all__ = ["Inbox", "InboxTenant", "Outcome", "PollResult", "response_for"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollResult:
+    outcomes: list[tuple[str, Outcome]] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for _, o in self.outcomes if o == outcome)
+
+
+def response_for(message: EdocMessage) -> ResponseFor:
+    header = message.header
+    return ResponseFor(
+        organ_id=header.from_.organ_id,
+        code=str(header.code),
+        promulgation_date=header.promulgation_info.date,
+        document_id=header.document_id,
+    )
+
+
+class Inbox:
+    """Receives for the tenants that share one axis connection."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        axis: Axis,
+        codec: Codec,
+        tenants: Mapping[str, InboxTenant],
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        threads: int = 1,
+    ) -> None:
+        self.threads = max(1, threads)
+        self.engine = engine
+        self.axis = axis
+        self.codec = codec
+        self.tenants = dict(tenants)
+        self.clock = clock
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def poll(self) -> PollResult:
+        """One pass: every pending document, then every pending status message.
+
+        Documents are independent of each other and may be handled by several threads
+        (fetching, verifying and acknowledging wait on the network); status messages are
+        applied one by one, in the order the axis lists them.
+        """
+        result = PollResult()
+        for message_type in ("edoc", "status"):
+            try:
+                pending = self.axis.list_pending(message_type)  # type: ignore[arg-type]
+            except InterchangeError as exc:
+                log.warning("inbox: cannot list %s: %s", message_type, exc)
+                continue
+            if message_type == "edoc" and self.threads > 1 and len(pending) > 1:
+                with ThreadPoolExecutor(self.threads, thread_name_prefix="inbox") as pool:
+                    done = list(pool.map(self._handle_logged, pending))
+            else:
+                done = [self._handle_logged(item) for item in pending]
+            result.outcomes.extend(
+                (item.doc_id, outcome)
+                for item, outcome in zip(pending, done, strict=True)
+                if outcome is not None
+            )
+        return result
+
+    def _handle_logged(self, item: PendingItem) -> Outcome | None:
+        try:
+            return self.handle(item)
+        except InterchangeError as exc:  # left in the queue: tried again next pass
+            log.warning("inbox: %s: %s", item.doc_id, exc)
+            return None
+        except Exception:  # a database hiccup or a bug: not acknowledged, so not lost
+            log.exception("inbox: %s left in the queue", item.doc_id)
+            return None
+
+    def handle(self, item: PendingItem) -> Outcome:
+        """Fetch, store (for each hosted recipient), and only then acknowledge one item."""
+        data = self.axis.fetch(item.doc_id)
+        targets = self._tenants_for(item, data)
+        if not targets:
+            log.warning("inbox: %s is for %s, not hosted here", item.doc_id, item.to_organ)
+            return "not-ours"
+        outcomes = []
+        for tenant in targets:
+            if item.message_type == "status":
+                outcomes.append(self.store_status(tenant, data, axis_doc_id=item.doc_id))
+            else:
+                outcomes.append(self.store_document(tenant, data, axis_doc_id=item.doc_id))
+        # only now, after the commit
+        self.axis.acknowledge(item.doc_id, ok=True)
+        return outcomes[0]
+
+    def _tenants_for(self, item: PendingItem, data: bytes) -> list[InboxTenant]:
+        """The hosted agencies an item is for: its queue's agency, else what the file names."""
+        if item.to_organ in self.tenants:
+            return [self.tenants[item.to_organ]]
+        if len(self.tenants) == 1 and not item.to_organ:
+            return list(self.tenants.values())
+        msg = self.codec.peek(data)
+        if isinstance(msg, EdocMessage):
+            named = list(msg.recipients)
+        elif isinstance(msg, StatusMessage):
+            named = [msg.response_for.organ_id]
+        else:
+            named = []
+        return [self.tenants[c] for c in dict.fromkeys(named) if c in self.tenants]
+
+    # --- documents -----------------------------------------------------------------------
+
+    def store_document(
+        self, tenant: InboxTenant, data: bytes, *, axis_doc_id: str | None = None
+    ) -> Outcome:
+        """Verify and store one incoming document; queue its answers. Idempotent."""
+        now = self.clock()
+        sha = sha256_hex(data)
+        try:
+            opened = self.codec.open(data)
+            if not isinstance(opened.message, EdocMessage):
+                raise NotEdXMLError("a status message arrived as a document")
+        except InterchangeError as exc:
+            return self._store_refused(tenant, data, sha, exc, axis_doc_id, now)
+        msg = opened.message
+        key = f"{msg.sender}|{msg.document_id}"
+        if self._exists(tenant.id, key):
+            return "duplicate"
+        b = msg.bussiness
+        # sign the answers before taking the write lock: signing is the slow part
+        state = State.ARRIVED
+        final = apply(state, StatusCode.ACCEPTED) if tenant.auto_accept else state
+        rf = response_for(msg)
+        arrived = self.codec.sign_status(tenant.organ, rf, StatusCode.ARRIVED, None)
+        accepted = (
+            self.codec.sign_status(tenant.organ, rf, StatusCode.ACCEPTED, None)
+            if tenant.auto_accept
+            else None
+        )
+        try:
+            with self.engine.begin() as conn:
+                doc_pk = self._insert_doc(
+                    conn,
+                    tenant,
+                    key,
+                    msg,
+                    data,
+                    sha,
+                    axis_doc_id,
+                    now,
+                    kind=_kind_of(opened.payload),
+                    payload_kind=_payload_kind(opened.payload),
+                    bussiness_type=int(b.doc_type) if b else 0,
+                    original=b.document_id if b and int(b.doc_type) != 0 else None,
+                )
+                item_id = self._insert_item(
+                    conn, tenant, doc_pk, final, True, report_json(opened.report), None, None, now
+                )
+                add_event(
+                    conn,
+                    tenant_id=tenant.id,
+                    event="received",
+                    at=now,
+                    document_pk=doc_pk,
+                    inbox_item_id=item_id,
+                    to_state=state.value,
+                    status_code=StatusCode.ARRIVED.value,
+                    hop=msg.sender,
+                    detail=f"axis DocId {axis_doc_id}" if axis_doc_id else None,
+                )
+                self._queue(conn, tenant, msg, StatusCode.ARRIVED, None, now, arrived)
+                if accepted is not None:
+                    add_event(
+                        conn,
+                        tenant_id=tenant.id,
+                        event="accepted",
+                        at=now,
+                        document_pk=doc_pk,
+                        inbox_item_id=item_id,
+                        from_state=state.value,
+                        to_state=final.value,
+                        status_code=StatusCode.ACCEPTED.value,
+                        hop=tenant.organ,
+                        detail="accepted automatically (tenant policy)",
+                    )
+                    self._queue(conn, tenant, msg, StatusCode.ACCEPTED, None, now, accepted)
+        except IntegrityError:  # another worker stored it first
+            return "duplicate"
+        return "stored"
+
+    def _store_refused(
+        self,
+        tenant: InboxTenant,
+        data: bytes,
+        sha: str,
+        exc: InterchangeError,
+        axis_doc_id: str | None,
+        now: dt.datetime,
+    ) -> Outcome:
+        key = f"sha256:{sha}"
+        if self._exists(tenant.id, key):
+            return "duplicate"
+        peeked = self.codec.peek(data)
+        msg = peeked if isinstance(peeked, EdocMessage) else None
+        reason = str(exc) or type(exc).__name__
+        refusal = (
+            self.codec.sign_status(tenant.organ, response_for(msg), StatusCode.REFUSED, reason)
+            if msg is not None
+            else None
+        )
+        try:
+            with self.engine.begin() as conn:
+                doc_pk = self._insert_doc(
+                    conn,
+                    tenant,
+                    key,
+                    msg,
+                    data,
+                    sha,
+                    axis_doc_id,
+                    now,
+                    kind="other",
+                    payload_kind=None,
+                )
+                item_id = self._insert_item(
+                    conn, tenant, doc_pk, State.REFUSED, False, None, exc.code, reason, now
+                )
+                add_event(
+                    conn,
+                    tenant_id=tenant.id,
+                    event="refused",
+                    at=now,
+                    document_pk=doc_pk,
+                    inbox_item_id=item_id,
+                    to_state=State.REFUSED.value,
+                    status_code=StatusCode.REFUSED.value,
+                    hop=msg.sender if msg else None,
+                    detail=reason,
+                )
+                if msg is not None:
+                    assert refusal is not None
+                    self._queue(conn, tenant, msg, StatusCode.REFUSED, reason, now, refusal)
+        except IntegrityError:
+            return "duplicate"
+        return "refused"
+
+    def _exists(self, tenant_id: int, key: str) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(documents.c.id).where(
+                        documents.c.tenant_id == tenant_id,
+                        documents.c.direction == "in",
+                        documents.c.dedupe_key == key,
+                    )
+                ).first()
+                is not None
+            )
+
+    def _insert_doc(
+        self,
+        conn: Connection,
+        tenant: InboxTenant,
+        key: str,
+        msg: EdocMessage | None,
+        data: bytes,
+        sha: str,
+        axis_doc_id: str | None,
+        now: dt.datetime,
+        *,
+        kind: str,
+        payload_kind: str | None,
+        bussiness_type: int = 0,
+        original: str | None = None,
+    ) -> int:
+        h = msg.header if msg else None
+        return int(
+            insert_id(
+                conn,
+                documents,
+                dict(
+                    tenant_id=tenant.id,
+                    direction="in",
+                    message_type="edoc",
+                    dedupe_key=key,
+                    document_id=msg.document_id if msg else None,
+                    sender=msg.sender if msg else None,
+                    recipients=" ".join(msg.recipients) if msg else "",
+                    kind=kind,
+                    subject=h.subject if h else None,
+                    code=str(h.code) if h else None,
+                    due_date=h.due_date if h else None,
+                    bussiness_type=bussiness_type,
+                    original_document_id=original,
+                    payload_kind=payload_kind,
+                    data=data,
+                    sha256=sha,
+                    axis_doc_id=axis_doc_id,
+                    created_at=now,
+                ),
+            )
+        )
+
+    def _insert_item(
+        self,
+        conn: Connection,
+        tenant: InboxTenant,
+        doc_pk: int,
+        state: State,
+        valid: bool,
+        verification: str | None,
+        error_code: str | None,
+        reason: str | None,
+        now: dt.datetime,
+    ) -> int:
+        return int(
+            insert_id(
+                conn,
+                inbox_items,
+                dict(
+                    tenant_id=tenant.id,
+                    document_pk=doc_pk,
+                    state=state.value,
+                    valid=valid,
+                    verification=verification,
+                    error_code=error_code,
+                    reason=reason,
+                    received_at=now,
+                    decided_at=now if state is not State.ARRIVED else None,
+                ),
+            )
+        )
+
+    def _queue(
+        self,
+        conn: Connection,
+        tenant: InboxTenant,
+        msg: EdocMessage,
+        code: StatusCode,
+        reason: str | None,
+        now: dt.datetime,
+        data: bytes,
+    ) -> None:
+        queue_status_in(
+            conn,
+            tenant_id=tenant.id,
+            sender=tenant.organ,
+            data=data,
+            document_id=msg.document_id,
+            recipient=msg.sender,
+            code=code,
+            description=reason,
+            now=now,
+        )
+
+    # --- status messages -----------------------------------------------------------------
+
+    def store_status(
+        self, tenant: InboxTenant, data: bytes, *, axis_doc_id: str | None = None
+    ) -> Outcome:
+        """Record one incoming status message and move what it is about. Idempotent."""
+        return store_status(
+            self.engine, self.codec, tenant, data, axis_doc_id=axis_doc_id, now=self.clock()
+        )
+
+
+def _kind_of(payload: object) -> str:
+    kind = getattr(payload, "kind", None)
+    if kind is None:
+        return "other"
+    return str(getattr(kind, "value", kind))
+
+
+def _payload_kind(payload: object) -> str | None:
+    return None if payload is None else type(payload).__name__

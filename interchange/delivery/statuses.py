@@ -1,0 +1,339 @@
+"""Incoming status messages: verify, keep every one, move what it is about.
+
+A recipient's answer (01–06, 02 with its reason, 15/16) moves the matching delivery (same
+DocumentId, answered by its recipient or the old code it replaced); a sender's recall
+request (13) moves our inbox item. Every message is kept with its outcome: ``matched``,
+``ignored`` (out of order or late: recorded on the timeline, the state kept),
+``unknown-document`` (kept and reported, never dropped) or ``invalid`` (failed
+verification). The same bytes twice are stored once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from ..edxml.model import StatusCode, StatusMessage
+from ..errors import DeliveryError, InterchangeError, NotEdXMLError
+from ..store.ops import add_event, insert_id, sha256_hex, update_where, utcnow
+from ..store.tables import deliveries, documents, inbox_items, status_messages
+from .codec import Codec
+from .lifecycle import IllegalTransitionError, State, apply
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal[
+    "stored",
+    "refused",
+    "duplicate",
+    "matched",
+    "unknown-document",
+    "invalid",
+    "ignored",
+    "not-ours",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxTenant:
+    """What the inbox needs to know about one hosted agency."""
+
+    id: int
+    organ: str
+    auto_accept: bool = True
+
+
+def store_status(
+    engine: Engine,
+    codec: Codec,
+    tenant: InboxTenant,
+    data: bytes,
+    *,
+    axis_doc_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> Outcome:
+    """Record one incoming status message and move what it is about. Idempotent."""
+    now = now or utcnow()
+    sha = sha256_hex(data)
+    with engine.connect() as conn:
+        if (
+            conn.execute(
+                select(status_messages.c.id).where(
+                    status_messages.c.tenant_id == tenant.id, status_messages.c.sha256 == sha
+                )
+            ).first()
+            is not None
+        ):
+            return "duplicate"
+    try:
+        opened = codec.open(data)
+        if not isinstance(opened.message, StatusMessage):
+            raise NotEdXMLError("a document arrived as a status message")
+    except InterchangeError as exc:
+        peeked = codec.peek(data)
+        sm = peeked if isinstance(peeked, StatusMessage) else None
+        return _insert_status(
+            engine, tenant, data, sha, axis_doc_id, now, sm, "invalid", str(exc), None, None
+        )
+    status = opened.message
+    try:
+        with engine.begin() as conn:
+            if status.status_code is StatusCode.RECALL_REQUESTED:
+                return _recall_requested(conn, tenant, status, data, sha, axis_doc_id, now)
+            return _update_delivery(conn, tenant, status, data, sha, axis_doc_id, now)
+    except IntegrityError:
+        return "duplicate"
+
+
+def _update_delivery(
+    conn: Connection,
+    tenant: InboxTenant,
+    status: StatusMessage,
+    data: bytes,
+    sha: str,
+    axis_doc_id: str | None,
+    now: dt.datetime,
+) -> Outcome:
+    for _ in range(5):  # the delivery may move under us (a worker records its send)
+        outcome = _try_update_delivery(conn, tenant, status, data, sha, axis_doc_id, now)
+        if outcome is not None:
+            return outcome
+    raise DeliveryError(f"delivery for {status.document_id} keeps changing; try again")
+
+
+def _try_update_delivery(
+    conn: Connection,
+    tenant: InboxTenant,
+    status: StatusMessage,
+    data: bytes,
+    sha: str,
+    axis_doc_id: str | None,
+    now: dt.datetime,
+) -> Outcome | None:
+    d = deliveries
+    row = conn.execute(
+        select(d.c.id, d.c.state, d.c.document_pk)
+        .join(documents, documents.c.id == d.c.document_pk)
+        .where(
+            documents.c.tenant_id == tenant.id,
+            documents.c.direction == "out",
+            documents.c.message_type == "edoc",
+            documents.c.document_id == status.document_id,
+            or_(d.c.recipient == status.sender, d.c.substituted_from == status.sender),
+        )
+        .order_by(d.c.id.desc())
+    ).first()
+    if row is None:
+        _insert_status_in(
+            conn,
+            tenant,
+            data,
+            sha,
+            axis_doc_id,
+            now,
+            status,
+            "unknown-document",
+            "no delivery of this document to this sender",
+            None,
+            None,
+        )
+        log.warning(
+            "status %s from %s for unknown document %s",
+            status.status_code.value,
+            status.sender,
+            status.document_id,
+        )
+        return "unknown-document"
+    code = status.status_code
+    try:
+        new = apply(State(row.state), code)
+    except IllegalTransitionError as exc:
+        sid = _insert_status_in(
+            conn, tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), row.id, None
+        )
+        add_event(
+            conn,
+            tenant_id=tenant.id,
+            event="status-ignored",
+            at=now,
+            document_pk=row.document_pk,
+            delivery_id=row.id,
+            from_state=row.state,
+            to_state=row.state,
+            status_code=code.value,
+            hop=status.sender,
+            detail=f"{exc} (status message {sid})",
+        )
+        return "ignored"
+    values: dict[str, object] = {
+        "state": new.value,
+        "updated_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if code in (StatusCode.REFUSED, StatusCode.CHANGE_REFUSED, StatusCode.CHANGE_ACCEPTED):
+        values["reason"] = status.description
+    if update_where(conn, d, {"id": row.id, "state": row.state}, values) != 1:
+        return None
+    _insert_status_in(
+        conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
+    )
+    add_event(
+        conn,
+        tenant_id=tenant.id,
+        event="status",
+        at=now,
+        document_pk=row.document_pk,
+        delivery_id=row.id,
+        from_state=row.state,
+        to_state=new.value,
+        status_code=code.value,
+        hop=status.sender,
+        detail=status.description,
+    )
+    return "matched"
+
+
+def _recall_requested(
+    conn: Connection,
+    tenant: InboxTenant,
+    status: StatusMessage,
+    data: bytes,
+    sha: str,
+    axis_doc_id: str | None,
+    now: dt.datetime,
+) -> Outcome:
+    i = inbox_items
+    row = conn.execute(
+        select(i.c.id, i.c.state, i.c.document_pk)
+        .join(documents, documents.c.id == i.c.document_pk)
+        .where(
+            documents.c.tenant_id == tenant.id,
+            documents.c.direction == "in",
+            documents.c.sender == status.sender,
+            documents.c.document_id == status.document_id,
+            i.c.valid.is_(True),
+        )
+    ).first()
+    if row is None:
+        _insert_status_in(
+            conn,
+            tenant,
+            data,
+            sha,
+            axis_doc_id,
+            now,
+            status,
+            "unknown-document",
+            "no such document received",
+            None,
+            None,
+        )
+        return "unknown-document"
+    try:
+        new = apply(State(row.state), StatusCode.RECALL_REQUESTED)
+    except IllegalTransitionError as exc:
+        _insert_status_in(
+            conn, tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), None, row.id
+        )
+        return "ignored"
+    conn.execute(
+        update(i)
+        .where(i.c.id == row.id, i.c.state == row.state)
+        .values(state=new.value, reason=status.description)
+    )
+    _insert_status_in(
+        conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, None, row.id
+    )
+    add_event(
+        conn,
+        tenant_id=tenant.id,
+        event="recall-requested",
+        at=now,
+        document_pk=row.document_pk,
+        inbox_item_id=row.id,
+        from_state=row.state,
+        to_state=new.value,
+        status_code=StatusCode.RECALL_REQUESTED.value,
+        hop=status.sender,
+        detail=status.description,
+    )
+    return "matched"
+
+
+def _insert_status(
+    engine: Engine,
+    tenant: InboxTenant,
+    data: bytes,
+    sha: str,
+    axis_doc_id: str | None,
+    now: dt.datetime,
+    status: StatusMessage | None,
+    outcome: Outcome,
+    error: str | None,
+    delivery_id: int | None,
+    item_id: int | None,
+) -> Outcome:
+    try:
+        with engine.begin() as conn:
+            _insert_status_in(
+                conn,
+                tenant,
+                data,
+                sha,
+                axis_doc_id,
+                now,
+                status,
+                outcome,
+                error,
+                delivery_id,
+                item_id,
+            )
+    except IntegrityError:
+        return "duplicate"
+    return outcome
+
+
+def _insert_status_in(
+    conn: Connection,
+    tenant: InboxTenant,
+    data: bytes,
+    sha: str,
+    axis_doc_id: str | None,
+    now: dt.datetime,
+    status: StatusMessage | None,
+    outcome: Outcome,
+    error: str | None,
+    delivery_id: int | None,
+    item_id: int | None,
+) -> int:
+    ts = status.timestamp if status else None
+    return int(
+        insert_id(
+            conn,
+            status_messages,
+            dict(
+                tenant_id=tenant.id,
+                sender=status.sender if status else None,
+                document_id=status.document_id if status else None,
+                response_organ=status.response_for.organ_id if status else None,
+                status_code=status.status_code.value if status else None,
+                description=status.description if status else None,
+                timestamp=ts.replace(tzinfo=None) if isinstance(ts, dt.datetime) else None,
+                data=data,
+                sha256=sha,
+                axis_doc_id=axis_doc_id,
+                delivery_id=delivery_id,
+                inbox_item_id=item_id,
+                outcome=outcome,
+                error=error,
+                received_at=now,
+            ),
+        )
+    )

@@ -1,0 +1,499 @@
+"""The outbox worker: claim due deliveries with a lease, send, record each outcome.
+
+A claim is one atomic UPDATE (``FOR UPDATE SKIP LOCKED`` in its subquery on PostgreSQL, the
+database write lock on SQLite), so two workers never hold the same delivery. A worker
+records an outcome only while it still holds the lease; one that died leaves leases that
+expire, and another worker sends the same bytes (same DocumentId) again, which the receiver
+recognises as a duplicate. Transport failures back off exponentially with jitter; refusals
+wait for an operator; past the maximum age a delivery is dead-lettered with its last error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from adapters.base import Axis, MessageType, SendReceipt
+
+from ..edxml.model import EdocMessage
+from ..errors import InterchangeError, RefusedError
+from ..store.ops import add_event, update_where, utcnow
+from ..store.tables import deliveries, documents
+from .codec import peek_message
+from .lifecycle import WAITING, Action, State, apply, can_apply
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, a lease length and the age after which we give up."""
+
+    backoff_base: float = 2.0
+    backoff_max: float = 300.0
+    max_age: float = 24 * 3600.0
+    lease_seconds: float = 60.0
+
+    def delay(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds before attempt ``attempts + 1``: base·2^(n-1), capped, times [0.5, 1)."""
+        raw = min(self.backoff_max, self.backoff_base * (2 ** max(0, attempts - 1)))
+        return raw * (0.5 + 0.5 * (rng or random).random())
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    delivery_id: int
+    tenant_id: int
+    document_pk: int
+    recipient: str
+    attempts: int
+    created_at: dt.datetime
+    message_type: MessageType
+    sender: str
+    substituted_from: str | None = None
+
+
+def claim(
+    engine: Engine,
+    owner: str,
+    *,
+    limit: int | None = 50,
+    lease_seconds: float = 60.0,
+    tenant_ids: Iterable[int] | None = None,
+    document_pk: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries (of one document if given) to ``owner``; nobody
+    else gets them while the lease lasts."""
+    now = now or utcnow()
+    d = deliveries
+    due = and_(
+        d.c.state.in_([s.value for s in WAITING]),
+        d.c.next_attempt_at <= now,
+        or_(d.c.lease_until.is_(None), d.c.lease_until < now),
+    )
+    if tenant_ids is not None:
+        due = and_(due, d.c.tenant_id.in_(list(tenant_ids)))
+    if document_pk is not None:
+        due = and_(due, d.c.document_pk == document_pk)
+    pick = select(d.c.id).where(due).order_by(d.c.next_attempt_at, d.c.id)
+    if limit is not None:
+        pick = pick.limit(limit)
+    lease = {"lease_owner": owner, "lease_until": now + dt.timedelta(seconds=lease_seconds)}
+    if engine.dialect.name == "postgresql":
+        # A CTE runs once; an ``IN (SELECT … LIMIT … SKIP LOCKED)`` subquery may be re-run by
+        # the planner and lease far more than ``limit`` rows.
+        picked = pick.with_for_update(skip_locked=True).cte("picked")
+        stmt = update(d).where(d.c.id == picked.c.id).values(lease).returning(d.c.id)
+    else:
+        # SQLite: one UPDATE under the database write lock; the subquery runs once
+        stmt = (
+            update(d).where(d.c.id.in_(pick.scalar_subquery()), due).values(lease).returning(d.c.id)
+        )
+    with engine.begin() as conn:
+        ids = [row[0] for row in conn.execute(stmt)]
+        if not ids:
+            return []
+        rows = conn.execute(
+            select(
+                d.c.id,
+                d.c.tenant_id,
+                d.c.document_pk,
+                d.c.recipient,
+                d.c.attempts,
+                d.c.created_at,
+                documents.c.message_type,
+                documents.c.sender,
+                d.c.substituted_from,
+            )
+            .join(documents, documents.c.id == d.c.document_pk)
+            .where(d.c.id.in_(ids))
+            .order_by(d.c.id)
+        ).all()
+    return [
+        Claimed(
+            r.id,
+            r.tenant_id,
+            r.document_pk,
+            r.recipient,
+            r.attempts,
+            r.created_at,
+            r.message_type,
+            r.sender or "",
+            r.substituted_from,
+        )
+        for r in rows
+    ]
+
+
+def renew(
+    engine: Engine,
+    owner: str,
+    delivery_ids: Sequence[int],
+    *,
+    lease_seconds: float,
+    now: dt.datetime | None = None,
+) -> set[int]:
+    """Extend ``owner``'s leases on these deliveries; returns the ids it still holds."""
+    if not delivery_ids:
+        return set()
+    now = now or utcnow()
+    d = deliveries
+    stmt = (
+        update(d)
+        .where(d.c.id.in_(list(delivery_ids)), d.c.lease_owner == owner)
+        .values(lease_until=now + dt.timedelta(seconds=lease_seconds))
+        .returning(d.c.id)
+    )
+    with engine.begin() as conn:
+        return {int(r[0]) for r in conn.execute(stmt)}
+
+
+def _record(
+    conn: Connection,
+    c: Claimed,
+    owner: str,
+    event: Action,
+    now: dt.datetime,
+    values: dict[str, object],
+    detail: str | None,
+) -> State | None:
+    """Move a leased delivery, only if we still hold the lease; write the timeline."""
+    row = conn.execute(
+        select(deliveries.c.state, deliveries.c.lease_owner, deliveries.c.axis_doc_id).where(
+            deliveries.c.id == c.delivery_id
+        )
+    ).one()
+    current = row.state
+    if (
+        event is Action.SEND_OK
+        and row.lease_owner is None
+        and row.axis_doc_id is None
+        and State(current) not in WAITING
+        and not can_apply(State(current), event)
+    ):
+        # the recipient answered before we recorded the send: keep the axis id, not the state
+        update_where(
+            conn,
+            deliveries,
+            {"id": c.delivery_id, "state": current},
+            {k: v for k, v in values.items() if k != "next_attempt_at"},
+        )
+        add_event(
+            conn,
+            tenant_id=c.tenant_id,
+            event=event.value,
+            at=now,
+            document_pk=c.document_pk,
+            delivery_id=c.delivery_id,
+            from_state=current,
+            to_state=current,
+            hop=c.recipient,
+            detail=detail,
+        )
+        return State(current)
+    if row.lease_owner != owner or not can_apply(State(current), event):
+        return None  # lease lost, or a status moved it meanwhile
+    new = apply(State(current), event)
+    changed = update_where(
+        conn,
+        deliveries,
+        {"id": c.delivery_id, "lease_owner": owner, "state": current},
+        {"state": new.value, "lease_owner": None, "lease_until": None, "updated_at": now, **values},
+    )
+    if changed != 1:
+        return None
+    add_event(
+        conn,
+        tenant_id=c.tenant_id,
+        event=event.value,
+        at=now,
+        document_pk=c.document_pk,
+        delivery_id=c.delivery_id,
+        from_state=current,
+        to_state=new.value,
+        hop=c.recipient,
+        detail=detail,
+    )
+    return new
+
+
+def deliver(
+    engine: Engine,
+    c: Claimed,
+    axis: Axis,
+    policy: RetryPolicy,
+    owner: str,
+    *,
+    rng: random.Random | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+    data: bytes | None = None,
+) -> State | None:
+    """Send one claimed delivery and record the outcome. ``None`` if the lease was lost."""
+    if data is None:
+        data = _document_bytes(engine, [c.document_pk])[c.document_pk]
+    try:
+        receipt: SendReceipt | None = axis.send(
+            data, message_type=c.message_type, from_organ=c.sender, to_organ=c.recipient
+        )
+        failure: Exception | None = None
+    except Exception as exc:  # classified in _outcome
+        receipt, failure = None, exc
+    now = clock()
+    event, values, detail = _outcome(c, policy, receipt, failure, now, rng)
+    with engine.begin() as conn:
+        new = _record(conn, c, owner, event, now, values, detail)
+    if new is None:
+        log.warning("delivery %s: lease lost before recording %s", c.delivery_id, event.value)
+    return new
+
+
+def _outcome(
+    c: Claimed,
+    policy: RetryPolicy,
+    receipt: SendReceipt | None,
+    failure: Exception | None,
+    now: dt.datetime,
+    rng: random.Random | None,
+) -> tuple[Action, dict[str, object], str]:
+    """What a send's result means for one delivery: sent, retry later, refused, or dead."""
+    attempts = c.attempts + 1
+    if receipt is not None:
+        values: dict[str, object] = {
+            "attempts": attempts,
+            "axis_doc_id": receipt.doc_id,
+            "sent_at": now,
+            "last_error": None,
+            "next_attempt_at": None,
+        }
+        return Action.SEND_OK, values, f"axis DocId {receipt.doc_id}"
+    exc = failure
+    if isinstance(exc, RefusedError):
+        detail = str(exc)
+        values = {"attempts": attempts, "last_error": detail, "next_attempt_at": None}
+        return Action.AXIS_REFUSED, values, detail
+    # TransportError, or anything unexpected: retry later, until the maximum age
+    detail = str(exc) if isinstance(exc, InterchangeError) else f"{type(exc).__name__}: {exc}"
+    if (now - c.created_at).total_seconds() >= policy.max_age:
+        values = {
+            "attempts": attempts,
+            "last_error": detail,
+            "dead_lettered_at": now,
+            "next_attempt_at": None,
+        }
+        return Action.EXPIRED, values, detail
+    delay = policy.delay(attempts, rng)
+    values = {
+        "attempts": attempts,
+        "last_error": detail,
+        "next_attempt_at": now + dt.timedelta(seconds=delay),
+    }
+    return Action.TRANSPORT_FAILED, values, detail
+
+
+FANOUT_MIN = 3
+"""A document due for at least this many recipients on one axis is sent once, without ``to``."""
+
+
+def deliver_group(
+    engine: Engine,
+    group: Sequence[Claimed],
+    axis: Axis,
+    policy: RetryPolicy,
+    owner: str,
+    data: bytes,
+    *,
+    rng: random.Random | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> bool:
+    """Send one document once for many recipients (the hub fans it out to every To).
+
+    Only when the group is exactly the document's To list (no substitution): otherwise, or
+    if the axis refuses (one unknown recipient must not fail the others), returns False and
+    the caller sends one by one. Each delivery is still recorded on its own.
+    """
+    msg = peek_message(data)
+    if (
+        not isinstance(msg, EdocMessage)
+        or len(group) < 2
+        or any(c.substituted_from or c.message_type != "edoc" for c in group)
+        or sorted(c.recipient for c in group) != sorted(set(msg.recipients))
+        or len(msg.recipients) != len(group)
+    ):
+        return False
+    try:
+        receipt: SendReceipt | None = axis.send(
+            data, message_type="edoc", from_organ=group[0].sender, to_organ=None
+        )
+        failure: Exception | None = None
+    except RefusedError:
+        return False
+    except Exception as exc:
+        receipt, failure = None, exc
+    now = clock()
+    with engine.begin() as conn:
+        for c in group:
+            event, values, detail = _outcome(c, policy, receipt, failure, now, rng)
+            if receipt is not None:
+                detail = f"{detail} (one send for {len(group)} recipients)"
+            _record(conn, c, owner, event, now, values, detail)
+    return True
+
+
+def _document_bytes(engine: Engine, pks: Iterable[int]) -> dict[int, bytes]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(documents.c.id, documents.c.data).where(documents.c.id.in_(sorted(set(pks))))
+        ).all()
+    return {int(r.id): bytes(r.data) for r in rows}
+
+
+def sweep_unanswered(engine: Engine, policy: RetryPolicy, *, now: dt.datetime | None = None) -> int:
+    """Dead-letter documents sent longer than ``max_age`` ago that no one acknowledged (01+)."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(seconds=policy.max_age)
+    d = deliveries
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(d.c.id, d.c.tenant_id, d.c.document_pk, d.c.recipient)
+            .join(documents, documents.c.id == d.c.document_pk)
+            .where(
+                d.c.state == State.SENT.value,
+                documents.c.message_type == "edoc",
+                d.c.created_at < cutoff,
+            )
+        ).all()
+        count = 0
+        for r in rows:
+            res = conn.execute(
+                update(d)
+                .where(d.c.id == r.id, d.c.state == State.SENT.value)
+                .values(
+                    state=State.DEAD.value,
+                    dead_lettered_at=now,
+                    updated_at=now,
+                    last_error="no answer from the recipient within the maximum age",
+                )
+            )
+            if res.rowcount == 1:
+                count += 1
+                add_event(
+                    conn,
+                    tenant_id=r.tenant_id,
+                    event=Action.EXPIRED.value,
+                    at=now,
+                    document_pk=r.document_pk,
+                    delivery_id=r.id,
+                    from_state=State.SENT.value,
+                    to_state=State.DEAD.value,
+                    hop=r.recipient,
+                    detail="no answer within the maximum age",
+                )
+    return count
+
+
+class OutboxWorker:
+    """Claim → send → record, for the tenants this worker serves."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        axis_for: Callable[[int], Axis],
+        policy: RetryPolicy,
+        owner: str,
+        *,
+        batch: int = 50,
+        tenant_ids: Iterable[int] | None = None,
+        rng: random.Random | None = None,
+        fanout: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.axis_for = axis_for
+        self.policy = policy
+        self.owner = owner
+        self.batch = batch
+        self.tenant_ids = list(tenant_ids) if tenant_ids is not None else None
+        self.rng = rng
+        self.fanout = fanout
+
+    def run_once(self) -> int:
+        """One batch; returns how many deliveries were attempted (0: nothing was due)."""
+        claimed = claim(
+            self.engine,
+            self.owner,
+            limit=self.batch,
+            lease_seconds=self.policy.lease_seconds,
+            tenant_ids=self.tenant_ids,
+        )
+        if not claimed:
+            return 0
+        if self.fanout:
+            claimed = self._widen(claimed)
+        data = _document_bytes(self.engine, (c.document_pk for c in claimed))
+        groups: dict[tuple[int, int], list[Claimed]] = {}
+        for c in claimed:
+            groups.setdefault((c.document_pk, c.tenant_id), []).append(c)
+        renewed_at = time.monotonic()
+        for (doc_pk, tenant_id), listed in groups.items():
+            group = listed
+            if time.monotonic() - renewed_at > self.policy.lease_seconds / 3:
+                # a slow batch: extend our leases before they run out, drop what we lost
+                still = renew(
+                    self.engine,
+                    self.owner,
+                    [c.delivery_id for c in group],
+                    lease_seconds=self.policy.lease_seconds,
+                )
+                group = [c for c in group if c.delivery_id in still]
+                renewed_at = time.monotonic()
+            axis = self.axis_for(tenant_id)
+            if (
+                self.fanout
+                and len(group) >= FANOUT_MIN
+                and deliver_group(
+                    self.engine, group, axis, self.policy, self.owner, data[doc_pk], rng=self.rng
+                )
+            ):
+                continue
+            for i, c in enumerate(group):
+                if time.monotonic() - renewed_at > self.policy.lease_seconds / 3:
+                    rest = [x.delivery_id for x in group[i:]]
+                    still = renew(
+                        self.engine, self.owner, rest, lease_seconds=self.policy.lease_seconds
+                    )
+                    renewed_at = time.monotonic()
+                    if c.delivery_id not in still:
+                        continue
+                deliver(
+                    self.engine, c, axis, self.policy, self.owner, rng=self.rng, data=data[doc_pk]
+                )
+        return len(claimed)
+
+    def _widen(self, claimed: list[Claimed]) -> list[Claimed]:
+        """Also lease the other due deliveries of documents claimed several times (fan-out)."""
+        seen = {c.delivery_id for c in claimed}
+        per_doc: dict[int, int] = {}
+        for c in claimed:
+            if c.message_type == "edoc":
+                per_doc[c.document_pk] = per_doc.get(c.document_pk, 0) + 1
+        out = list(claimed)
+        for doc_pk, n in per_doc.items():
+            if n < 2:
+                continue
+            more = claim(
+                self.engine,
+                self.owner,
+                limit=None,
+                lease_seconds=self.policy.lease_seconds,
+                tenant_ids=self.tenant_ids,
+                document_pk=doc_pk,
+            )
+            out.extend(c for c in more if c.delivery_id not in seen)
+        return out
