@@ -38,8 +38,13 @@ def serve(
     outbox_only: Annotated[bool, typer.Option("--outbox-only", hidden=True)] = False,
     ready_file: Annotated[Path | None, typer.Option("--ready-file", hidden=True)] = None,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+    api_port: Annotated[
+        int | None,
+        typer.Option("--api-port", help="also serve the operator API and dashboard on this port"),
+    ] = None,
+    api_host: Annotated[str, typer.Option("--api-host")] = "127.0.0.1",
 ) -> None:
-    """Run the node until SIGTERM / SIGINT."""
+    """Run the node until SIGTERM / SIGINT (with ``--api-port``, its API and dashboard too)."""
     from ..node.config import load_config
     from ..node.node import Node
 
@@ -89,9 +94,19 @@ def serve(
         shutil.rmtree(ready_dir, ignore_errors=True)
         tenants = ", ".join(node.tenants)
         typer.echo(f"node serving {tenants} ({n} process(es)); stop with Ctrl-C", err=True)
+    api = None
+    if api_port is not None and not outbox_only:
+        from ..api import ApiSettings, create_api_app
+        from ..api.server import start_api_server
+
+        settings = ApiSettings(database_url=cfg.database_url)
+        api = start_api_server(create_api_app(settings, node=node), api_host, api_port)
+        typer.echo(f"operator API and dashboard at {api.url}/ui/", err=True)
     try:
         node.run(stop, inbox=not outbox_only, outbox_threads=threads)
     finally:
+        if api is not None:
+            api.stop()
         for child in children:
             child.terminate()
         for child in children:
