@@ -30,23 +30,27 @@ class Received:
     payload: Payload | None = None
 
 
-def open_document(data: bytes, policy: VerifyPolicy, *, schema: SchemaMode = "strict") -> Received:
+def open_document(
+    data: bytes, policy: VerifyPolicy, *, schema: SchemaMode = "strict", payload: bool = True
+) -> Received:
     """Verify the signature and certificate, check the schema, extract the model.
 
     ``schema="lenient"`` skips the envelope XSD (real senders write elements out of order);
-    the reader still refuses what cannot be routed. Raises a typed ``InterchangeError``.
+    the reader still refuses what cannot be routed. ``payload=False`` leaves our structured
+    part unread (``Received.payload`` is None): for callers that only route or store.
+    Raises a typed ``InterchangeError``.
     """
     verified = verify_document(data, policy)
-    return _read_verified(verified.root, verified.result, schema)
+    return _read_verified(verified.root, verified.result, schema, payload)
 
 
 def _read_verified(
-    root: etree._Element, result: VerificationResult, schema: SchemaMode
+    root: etree._Element, result: VerificationResult, schema: SchemaMode, with_payload: bool
 ) -> Received:
-    if schema == "strict":
-        validate_envelope(root)
-    message = read_tree(root)
+    # The schema check runs inside read_tree, after the envelope is located and before
+    # anything is read: the same order as validate-then-read, one envelope lookup.
+    message = read_tree(root, validate_envelope if schema == "strict" else None)
     payload = None
-    if isinstance(message, EdocMessage):
+    if with_payload and isinstance(message, EdocMessage):
         payload = payload_from_attachments(message.attachments)
     return Received(message=message, verification=result, payload=payload)

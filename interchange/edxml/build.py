@@ -20,11 +20,11 @@ Text XML cannot carry (control characters) raises ``ValueError``.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import threading
 
 from lxml import etree
+from pybase64 import b64encode as _b64encode  # = base64.b64encode, ~15x faster (perf)
 
 from .model import (
     EDXML_NS,
@@ -243,7 +243,7 @@ def _attachment(out: list[str], blobs: _Blobs, att: Attachment) -> None:
     out.append(f"<ContentType>{_esc(att.content_type)}</ContentType>")
     out.append(_CTE_OPEN)
     # The base64 stays bytes: never decoded to str and re-encoded (matters at 1 MB and more).
-    blobs.append((len(out), base64.b64encode(att.data)))
+    blobs.append((len(out), _b64encode(att.data)))
     out.append("</edXML:ContentTransferEncoded></Attachment>")
 
 

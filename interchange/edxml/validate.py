@@ -20,7 +20,7 @@ from lxml import etree
 
 from ..errors import ConfigError, SchemaError
 from ..resources import schemas_dir
-from .model import EDXML_NS
+from .model import EDXML_NS, MessageKind
 from .read import message_kind
 
 EDOC_SCHEMA = "edxml/edxml-edoc.xsd"
@@ -103,9 +103,12 @@ def _readable_path(root: etree._Element, raw: str | None) -> str | None:
     return "/" + "/".join(names)
 
 
-def validate_envelope(root: etree._Element) -> None:
-    """Raise ``SchemaError`` (message, element path, line) unless the envelope is valid."""
-    kind = message_kind(root).value
+def validate_envelope(root: etree._Element, kind_of: MessageKind | None = None) -> None:
+    """Raise ``SchemaError`` (message, element path, line) unless the envelope is valid.
+
+    ``kind_of``: the message kind when the caller already knows it (``read_tree``'s check
+    hook); otherwise it is read from the tree (NotEdXMLError if there is no envelope)."""
+    kind = (kind_of or message_kind(root)).value
     schema = schema_for(kind)
     if schema.validate(root):
         return

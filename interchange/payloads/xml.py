@@ -254,28 +254,48 @@ _CONVERT: dict[Any, Any] = {
 
 
 def _read_value(el: etree._Element, tp: Any) -> Any:
+    return _reader(tp)(el)
+
+
+_Reader = typing.Callable[[etree._Element], Any]
+
+
+@functools.cache
+def _reader(tp: Any) -> _Reader:
+    """Element → value for one plain type, decided once per type: the subclass checks
+    (pydantic's metaclass makes ``issubclass`` slow) stay off the per-element path."""
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return _read_fields(el, tp)
-    text = _leaf_text(el)
+        return functools.partial(_read_fields, cls=tp)
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp(text.strip())
-    return _CONVERT[tp](text)
+        enum = tp
+        return lambda el: enum(_leaf_text(el).strip())
+    convert = _CONVERT[tp]
+    if tp is str:
+        return _leaf_text
+    return lambda el: convert(_leaf_text(el))
+
+
+@functools.cache
+def _readers(cls: type[BaseModel]) -> tuple[tuple[str, str, bool, _Reader], ...]:
+    """Per field: (name, Clark tag, is a tuple field, reader of one value)."""
+    return tuple(
+        (slot.name, slot.tag, slot.item_tag is not None, _reader(slot.type))
+        for slot in _plan(cls)
+    )
 
 
 def _read_fields(el: etree._Element, cls: type[BaseModel]) -> dict[str, Any]:
     # Only called on XSD-valid trees: every child is ours, in order, at most once.
     children = {c.tag: c for c in el if isinstance(c.tag, str)}
     out: dict[str, Any] = {}
-    for slot in _plan(cls):
-        child = children.get(slot.tag)
+    for name, tag, many, read in _readers(cls):
+        child = children.get(tag)
         if child is None:
             continue
-        if slot.item_tag is not None:
-            out[slot.name] = tuple(
-                _read_value(c, slot.type) for c in child if isinstance(c.tag, str)
-            )
+        if many:
+            out[name] = tuple(read(c) for c in child if isinstance(c.tag, str))
         else:
-            out[slot.name] = _read_value(child, slot.type)
+            out[name] = read(child)
     return out
 
 

@@ -9,6 +9,7 @@ operation. Signatures made here are checked against signxml and python-xmlsec in
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,8 +108,9 @@ def header_of(root: etree._Element) -> etree._Element:
     """``edXML/edXMLEnvelope/edXMLHeader``, or NotEdXMLError."""
     if root.tag != _ROOT:
         raise NotEdXMLError(f"root element is {root.tag!r}, not edXML in the QCVN 102 namespace")
-    envelope = root.find(_ENVELOPE)
-    header = envelope.find(_HEADER) if envelope is not None else None
+    # iterchildren(tag) = find(tag), filtered in C rather than through ElementPath.
+    envelope = next(root.iterchildren(_ENVELOPE), None)
+    header = next(envelope.iterchildren(_HEADER), None) if envelope is not None else None
     if header is None:
         raise NotEdXMLError("no edXMLEnvelope/edXMLHeader under the root")
     return header
@@ -151,10 +153,16 @@ def _sign_tree(
     # child (tail None) after digesting leaves every other node as digested.
     digest_value = alg.digest_of(digest, c14n(root.getroottree(), exclusive))
 
+    digest_b64 = base64.b64encode(digest_value).decode()
+    if namespace == DSIG_NS:  # the profile: one parse of our own markup, ~3x fewer µs
+        sig = _signature_from_template(method, digest, c14n_uri, digest_b64, key)
+        header.append(sig)
+        si = sig[0]
+        value = alg.sign_raw(method, key.private_key, c14n(si, exclusive))
+        sig[1].text = base64.b64encode(value).decode()
+        return sig
     ns = "{" + namespace + "}"
-    sig = etree.SubElement(
-        header, ns + "Signature", nsmap={"ds": namespace} if namespace == DSIG_NS else None
-    )
+    sig = etree.SubElement(header, ns + "Signature")
     si = etree.SubElement(sig, ns + "SignedInfo")
     etree.SubElement(si, ns + "CanonicalizationMethod", Algorithm=c14n_uri)
     etree.SubElement(si, ns + "SignatureMethod", Algorithm=method.uri)
@@ -163,13 +171,44 @@ def _sign_tree(
     etree.SubElement(transforms, ns + "Transform", Algorithm=alg.ENVELOPED)
     etree.SubElement(transforms, ns + "Transform", Algorithm=c14n_uri)
     etree.SubElement(ref, ns + "DigestMethod", Algorithm=digest)
-    etree.SubElement(ref, ns + "DigestValue").text = base64.b64encode(digest_value).decode()
+    etree.SubElement(ref, ns + "DigestValue").text = digest_b64
     value = alg.sign_raw(method, key.private_key, c14n(si, exclusive))
     etree.SubElement(sig, ns + "SignatureValue").text = base64.b64encode(value).decode()
     x509data = etree.SubElement(etree.SubElement(sig, ns + "KeyInfo"), ns + "X509Data")
     for b64 in key._key_info_b64:  # leaf first, then the chain
         etree.SubElement(x509data, ns + "X509Certificate").text = b64
     return sig
+
+
+_local = threading.local()
+_DS_OPEN = f'<ds:Signature xmlns:ds="{DSIG_NS}"><ds:SignedInfo>'
+
+
+def _signature_from_template(
+    method: alg.SignatureMethod, digest: str, c14n_uri: str, digest_b64: str, key: SigningKey
+) -> etree._Element:
+    """The ds:Signature element (SignatureValue still empty), written as text and parsed
+    once: the same tree, and the same serialized bytes, as building it with ~15
+    ``SubElement`` calls, at a third of the cost. Every value is a URI of our allow-list or
+    base64, so nothing needs escaping."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, collect_ids=False
+        )
+    certs = "".join(
+        f"<ds:X509Certificate>{b64}</ds:X509Certificate>" for b64 in key._key_info_b64
+    )
+    text = (
+        f'{_DS_OPEN}<ds:CanonicalizationMethod Algorithm="{c14n_uri}"/>'
+        f'<ds:SignatureMethod Algorithm="{method.uri}"/>'
+        f'<ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="{alg.ENVELOPED}"/>'
+        f'<ds:Transform Algorithm="{c14n_uri}"/></ds:Transforms>'
+        f'<ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue>{digest_b64}</ds:DigestValue>'
+        f"</ds:Reference></ds:SignedInfo><ds:SignatureValue/>"
+        f"<ds:KeyInfo><ds:X509Data>{certs}</ds:X509Data></ds:KeyInfo></ds:Signature>"
+    )
+    return etree.fromstring(text, parser)
 
 
 def sign_tree(root: etree._Element, key: SigningKey) -> bytes:

@@ -114,7 +114,7 @@ def _verify(root: etree._Element, policy: VerifyPolicy) -> VerifiedDocument:
     if len(sigs) > 1:
         raise SignatureStructureError(f"{len(sigs)} signatures; exactly one is allowed")
     sig = sigs[0]
-    ns = etree.QName(sig).namespace
+    ns = DSIG_NS if sig.tag == SIGNATURE_TAGS[0] else EDXML_NS  # iter() matched one of two
     if ns != DSIG_NS and not policy.accept_edxml_ns_signature:
         raise SignatureStructureError(
             "Signature is in the edXML namespace (accepted only as a policy interop option)"
@@ -133,7 +133,7 @@ def _verify(root: etree._Element, policy: VerifyPolicy) -> VerifiedDocument:
         raise SignatureStructureError(
             "the Signature is not a child of edXML/edXMLEnvelope/edXMLHeader"
         )
-    parsed = _parse_signature(sig, "{" + str(ns) + "}", policy)
+    parsed = _parse_signature(sig, "{" + ns + "}", policy)
 
     # SignatureValue over canonical SignedInfo. The leaf is the KeyInfo certificate whose
     # key verifies; a bare KeyValue was already refused (an attacker's own key proves nothing).
@@ -284,7 +284,12 @@ def _parse_signature(sig: etree._Element, ns: str, policy: VerifyPolicy) -> _Par
 
     if key_info is None:
         raise MissingCertificateError("the signature carries no KeyInfo certificate")
-    cert_els = key_info.findall(f"{ns}X509Data/{ns}X509Certificate")
+    # = findall("X509Data/X509Certificate") in document order, without ElementPath's
+    # Python-level path machinery.
+    cert_tag = ns + "X509Certificate"
+    cert_els = [
+        c for x in key_info.iterchildren(ns + "X509Data") for c in x.iterchildren(cert_tag)
+    ]
     if not cert_els:
         raise MissingCertificateError("KeyInfo has no X509Certificate (a bare key proves nothing)")
     if len(cert_els) > MAX_KEYINFO_CERTS:
