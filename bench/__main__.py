@@ -1,4 +1,7 @@
-"""``make bench``: run every ``bench/bench_*.py`` module's ``main()`` in one process each.
+"""``make bench``: run every ``bench/bench_*.py`` module's ``main()``, one after the other.
+
+``python -m bench [--quick] [NAME ...]`` runs only the named modules (``signing`` or
+``bench_signing``); ``--quick`` sets ``INTERCHANGE_BENCH_QUICK=1`` for a smoke run.
 
 Each prints lines ``name: value``. Figures are ratios against a baseline measured in the
 same run (these machines are shared and noisy), medians of several rounds.
@@ -7,6 +10,7 @@ same run (these machines are shared and noisy), medians of several rounds.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -16,7 +20,10 @@ from pathlib import Path
 def main() -> int:
     here = Path(__file__).resolve().parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
-    only = set(sys.argv[1:])
+    args = sys.argv[1:]
+    if "--quick" in args:  # fewer rounds: a smoke run, not figures to report
+        os.environ["INTERCHANGE_BENCH_QUICK"] = "1"
+    only = {a for a in args if not a.startswith("-")}
     failed = 0
     for name in names:
         if only and name not in only and name.removeprefix("bench_") not in only:
