@@ -93,6 +93,7 @@ deliveries = Table(
 )
 Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_tenant_state", deliveries.c.tenant_id, deliveries.c.state)
+Index("ix_deliveries_recipient", deliveries.c.recipient)
 
 inbox_items = Table(
     "inbox_items",
@@ -135,6 +136,7 @@ status_messages = Table(
     UniqueConstraint("tenant_id", "sha256", name="uq_status_messages_tenant_sha256"),
 )
 Index("ix_status_messages_outcome", status_messages.c.outcome)
+Index("ix_status_messages_delivery", status_messages.c.delivery_id)
 
 events = Table(
     "events",
