@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -27,14 +29,17 @@ from ..edxml.model import EdocMessage, ResponseFor, StatusCode, StatusMessage
 from ..errors import InterchangeError, NotEdXMLError
 from ..store.ops import add_event, insert_id, sha256_hex, utcnow
 from ..store.tables import documents, inbox_items
-from .codec import Codec, report_json
+from .codec import Codec, Opened, report_json
 from .lifecycle import State, apply
 from .outbox import queue_status_in
-from .statuses import InboxTenant, Outcome, store_status
+from .statuses import InboxTenant, Outcome, store_status, store_statuses
 
 __all__ = ["Inbox", "InboxTenant", "Outcome", "PollResult", "response_for"]
 
 log = logging.getLogger(__name__)
+
+STATUS_BATCH = 50
+"""Status messages stored per transaction (short enough not to hold SQLite's write lock long)."""
 
 
 @dataclass
@@ -43,6 +48,51 @@ class PollResult:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for _, o in self.outcomes if o == outcome)
+
+
+class Verdicts:
+    """Verification verdicts per SHA-256 of the bytes, for one poll pass.
+
+    A directive to hundreds of hosted districts arrives as hundreds of byte-identical
+    copies (one queue item per recipient). Verifying (and parsing) each copy again costs
+    milliseconds per copy for nothing: the verdict is a function of the bytes, the codec's
+    policy (fixed for the node) and the time of verification. So the first copy of a digest
+    is opened and every other copy of the *same digest* in the *same pass* reuses that
+    verdict (the opened message, or the refusal): each copy is either verified or provably
+    identical (same SHA-256) to one verified moments before under the same policy. The cache
+    lives for one pass only (seconds), so a certificate or CRL that changes is seen on the
+    next pass, as it would be without the cache. Concurrent threads wait for the first one.
+    """
+
+    def __init__(self, codec: Codec) -> None:
+        self._codec = codec
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[Opened]] = {}
+        self._texts: dict[int, tuple[EdocMessage, str]] = {}
+
+    def recipients_text(self, msg: EdocMessage) -> str:
+        """``" ".join(msg.recipients)``, once per message object of this pass (the copies
+        of a fan-out share one; joining a 705-code To list 705 times adds up)."""
+        with self._lock:
+            held = self._texts.get(id(msg))
+            if held is not None and held[0] is msg:  # the entry keeps msg alive: id is unique
+                return held[1]
+            text = " ".join(msg.recipients)
+            self._texts[id(msg)] = (msg, text)
+        return text
+
+    def open(self, sha: str, data: bytes) -> Opened:
+        with self._lock:
+            fut = self._futures.get(sha)
+            mine = fut is None
+            if fut is None:
+                fut = self._futures[sha] = Future()
+        if mine:
+            try:
+                fut.set_result(self._codec.open(data))
+            except BaseException as exc:  # the refusal is the verdict, shared like a success
+                fut.set_exception(exc)
+        return fut.result()
 
 
 def response_for(message: EdocMessage) -> ResponseFor:
@@ -74,6 +124,24 @@ class Inbox:
         self.codec = codec
         self.tenants = dict(tenants)
         self.clock = clock
+        self._verdicts: Verdicts | None = None  # set for the duration of one poll()
+        # one pool for the inbox's life: its threads keep their per-thread caches (compiled
+        # schemas) from one pass to the next
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="inbox")
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the inbox's threads (after the current pass)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -85,15 +153,25 @@ class Inbox:
         applied one by one, in the order the axis lists them.
         """
         result = PollResult()
+        self._verdicts = Verdicts(self.codec)
+        try:
+            self._poll(result)
+        finally:
+            self._verdicts = None
+        return result
+
+    def _poll(self, result: PollResult) -> None:
         for message_type in ("edoc", "status"):
             try:
                 pending = self.axis.list_pending(message_type)  # type: ignore[arg-type]
             except InterchangeError as exc:
                 log.warning("inbox: cannot list %s: %s", message_type, exc)
                 continue
-            if message_type == "edoc" and self.threads > 1 and len(pending) > 1:
-                with ThreadPoolExecutor(self.threads, thread_name_prefix="inbox") as pool:
-                    done = list(pool.map(self._handle_logged, pending))
+            parallel = self.threads > 1 and len(pending) > 1
+            if message_type == "status" and parallel:
+                done = self._statuses(pending)
+            elif parallel:
+                done = list(self._executor().map(self._handle_logged, pending))
             else:
                 done = [self._handle_logged(item) for item in pending]
             result.outcomes.extend(
@@ -101,11 +179,96 @@ class Inbox:
                 for item, outcome in zip(pending, done, strict=True)
                 if outcome is not None
             )
-        return result
 
-    def _handle_logged(self, item: PendingItem) -> Outcome | None:
+    def _statuses(self, pending: list[PendingItem]) -> list[Outcome | None]:
+        """Status messages: fetch and verify in parallel, apply in list order, then ack.
+
+        Applying stays sequential and in the axis's order (01 before 03 of one delivery);
+        only the waiting (fetch, acknowledge) and the verification, whose verdict is kept
+        in this pass's ``Verdicts``, overlap. Each acknowledgement still follows the commit
+        of its own item; an item whose fetch or acknowledgement fails stays in the axis queue
+        and is recognised as a duplicate next pass.
+        """
+        pool = self._executor()
+        fetched = list(pool.map(self._prefetch_logged, pending))
+        done: list[Outcome | None] = []
+        pairs = list(zip(pending, fetched, strict=True))
+        for start in range(0, len(pairs), STATUS_BATCH):
+            done.extend(self._store_status_batch(pairs[start : start + STATUS_BATCH]))
+        acks = [
+            (i, item)
+            for i, (item, outcome) in enumerate(zip(pending, done, strict=True))
+            if outcome is not None and outcome != "not-ours"
+        ]
+        oks = list(pool.map(self._ack_logged, [a[1] for a in acks]))
+        for (i, _), ok in zip(acks, oks, strict=True):
+            if not ok:
+                done[i] = None
+        return done
+
+    def _store_status_batch(
+        self, chunk: list[tuple[PendingItem, bytes | None]]
+    ) -> list[Outcome | None]:
+        """Store fetched status messages in one transaction (``store_statuses``), in order."""
+        out: list[Outcome | None] = [None] * len(chunk)
+        entries: list[tuple[InboxTenant, bytes, str | None]] = []
+        owners: list[int] = []  # chunk index of each entry
+        for i, (item, data) in enumerate(chunk):
+            if data is None:
+                continue
+            targets = self._tenants_for(item, data)
+            if not targets:
+                log.warning("inbox: %s is for %s, not hosted here", item.doc_id, item.to_organ)
+                out[i] = "not-ours"
+            for tenant in targets:
+                entries.append((tenant, data, item.doc_id))
+                owners.append(i)
+        if not entries:
+            return out
+        verdicts = self._verdicts
+        codec: Codec = self.codec if verdicts is None else _VerdictCodec(self.codec, verdicts)
         try:
-            return self.handle(item)
+            stored = store_statuses(self.engine, codec, entries, now=self.clock())
+        except Exception:  # not acknowledged, so not lost: tried again next pass
+            log.exception("inbox: %d status messages left in the queue", len(entries))
+            return [o if o == "not-ours" else None for o in out]
+        for i, outcome in zip(owners, stored, strict=True):
+            if out[i] is None:  # an item's outcome is that of its first hosted recipient
+                out[i] = outcome
+        return out
+
+    def _prefetch_logged(self, item: PendingItem) -> bytes | None:
+        try:
+            data = self.axis.fetch(item.doc_id)
+        except InterchangeError as exc:
+            log.warning("inbox: %s: %s", item.doc_id, exc)
+            return None
+        except Exception:
+            log.exception("inbox: fetching %s failed", item.doc_id)
+            return None
+        if self._verdicts is not None:
+            try:  # verify now, in parallel; the verdict (either way) is kept for the apply
+                self._verdicts.open(sha256_hex(data), data)
+            except Exception:  # noqa: S110 - the same verdict is raised again when applied
+                pass
+        return data
+
+    def _ack_logged(self, item: PendingItem) -> bool:
+        try:
+            self.axis.acknowledge(item.doc_id, ok=True)
+        except InterchangeError as exc:  # stays in the queue: a duplicate next pass
+            log.warning("inbox: acknowledging %s: %s", item.doc_id, exc)
+            return False
+        except Exception:
+            log.exception("inbox: acknowledging %s failed", item.doc_id)
+            return False
+        return True
+
+    def _handle_logged(
+        self, item: PendingItem, data: bytes | None = None, *, ack: bool = True
+    ) -> Outcome | None:
+        try:
+            return self.handle(item, data, ack=ack)
         except InterchangeError as exc:  # left in the queue: tried again next pass
             log.warning("inbox: %s: %s", item.doc_id, exc)
             return None
@@ -113,9 +276,14 @@ class Inbox:
             log.exception("inbox: %s left in the queue", item.doc_id)
             return None
 
-    def handle(self, item: PendingItem) -> Outcome:
-        """Fetch, store (for each hosted recipient), and only then acknowledge one item."""
-        data = self.axis.fetch(item.doc_id)
+    def handle(self, item: PendingItem, data: bytes | None = None, *, ack: bool = True) -> Outcome:
+        """Fetch, store (for each hosted recipient), and only then acknowledge one item.
+
+        ``data``: the bytes, when already fetched; ``ack=False``: the caller acknowledges
+        (after this returns, i.e. after the commit).
+        """
+        if data is None:
+            data = self.axis.fetch(item.doc_id)
         targets = self._tenants_for(item, data)
         if not targets:
             log.warning("inbox: %s is for %s, not hosted here", item.doc_id, item.to_organ)
@@ -126,8 +294,8 @@ class Inbox:
                 outcomes.append(self.store_status(tenant, data, axis_doc_id=item.doc_id))
             else:
                 outcomes.append(self.store_document(tenant, data, axis_doc_id=item.doc_id))
-        # only now, after the commit
-        self.axis.acknowledge(item.doc_id, ok=True)
+        if ack:  # only now, after the commit
+            self.axis.acknowledge(item.doc_id, ok=True)
         return outcomes[0]
 
     def _tenants_for(self, item: PendingItem, data: bytes) -> list[InboxTenant]:
@@ -154,7 +322,8 @@ class Inbox:
         now = self.clock()
         sha = sha256_hex(data)
         try:
-            opened = self.codec.open(data)
+            verdicts = self._verdicts
+            opened = verdicts.open(sha, data) if verdicts is not None else self.codec.open(data)
             if not isinstance(opened.message, EdocMessage):
                 raise NotEdXMLError("a status message arrived as a document")
         except InterchangeError as exc:
@@ -322,7 +491,7 @@ class Inbox:
                     dedupe_key=key,
                     document_id=msg.document_id if msg else None,
                     sender=msg.sender if msg else None,
-                    recipients=" ".join(msg.recipients) if msg else "",
+                    recipients=self._recipients_text(msg) if msg else "",
                     kind=kind,
                     subject=h.subject if h else None,
                     code=str(h.code) if h else None,
@@ -337,6 +506,10 @@ class Inbox:
                 ),
             )
         )
+
+    def _recipients_text(self, msg: EdocMessage) -> str:
+        verdicts = self._verdicts
+        return verdicts.recipients_text(msg) if verdicts else " ".join(msg.recipients)
 
     def _insert_item(
         self,
@@ -396,9 +569,25 @@ class Inbox:
         self, tenant: InboxTenant, data: bytes, *, axis_doc_id: str | None = None
     ) -> Outcome:
         """Record one incoming status message and move what it is about. Idempotent."""
+        verdicts = self._verdicts
+        codec: Codec = self.codec if verdicts is None else _VerdictCodec(self.codec, verdicts)
         return store_status(
-            self.engine, self.codec, tenant, data, axis_doc_id=axis_doc_id, now=self.clock()
+            self.engine, codec, tenant, data, axis_doc_id=axis_doc_id, now=self.clock()
         )
+
+
+class _VerdictCodec:
+    """A codec whose ``open`` answers from this pass's ``Verdicts`` (see there)."""
+
+    def __init__(self, codec: Codec, verdicts: Verdicts) -> None:
+        self._codec = codec
+        self._verdicts = verdicts
+
+    def open(self, data: bytes) -> Opened:
+        return self._verdicts.open(sha256_hex(data), data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._codec, name)
 
 
 def _kind_of(payload: object) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..edxml.model import StatusCode, StatusMessage
 from ..errors import DeliveryError, InterchangeError, NotEdXMLError
@@ -89,6 +90,62 @@ def store_status(
             return _update_delivery(conn, tenant, status, data, sha, axis_doc_id, now)
     except IntegrityError:
         return "duplicate"
+
+
+def store_statuses(
+    engine: Engine,
+    codec: Codec,
+    entries: Sequence[tuple[InboxTenant, bytes, str | None]],
+    *,
+    now: dt.datetime | None = None,
+) -> list[Outcome]:
+    """``store_status`` for several messages, in order, in one transaction.
+
+    The same checks and rows as one by one (a message already kept, or kept earlier in this
+    batch, is a duplicate); one commit instead of one per message. If the batch fails
+    (a concurrent writer, a constraint), nothing of it is kept and each message is stored
+    on its own with ``store_status``; the caller acknowledges only after this returns.
+    """
+    now = now or utcnow()
+    opened: list[tuple[str, StatusMessage | None, InterchangeError | None]] = []
+    for _, data, _ in entries:
+        sha = sha256_hex(data)
+        try:
+            message = codec.open(data).message
+            if not isinstance(message, StatusMessage):
+                raise NotEdXMLError("a document arrived as a status message")
+            opened.append((sha, message, None))
+        except InterchangeError as exc:
+            opened.append((sha, None, exc))
+    try:
+        with engine.begin() as conn:
+            out: list[Outcome] = []
+            for (tenant, data, axis_doc_id), (sha, status, err) in zip(
+                entries, opened, strict=True
+            ):
+                seen = conn.execute(
+                    select(status_messages.c.id).where(
+                        status_messages.c.tenant_id == tenant.id, status_messages.c.sha256 == sha
+                    )
+                ).first()
+                if seen is not None:
+                    out.append("duplicate")
+                elif status is None:
+                    peeked = codec.peek(data)
+                    sm = peeked if isinstance(peeked, StatusMessage) else None
+                    reason = str(err)
+                    _insert_status_in(
+                        conn, tenant, data, sha, axis_doc_id, now, sm, "invalid", reason, None, None
+                    )
+                    out.append("invalid")
+                elif status.status_code is StatusCode.RECALL_REQUESTED:
+                    out.append(_recall_requested(conn, tenant, status, data, sha, axis_doc_id, now))
+                else:
+                    out.append(_update_delivery(conn, tenant, status, data, sha, axis_doc_id, now))
+            return out
+    except (IntegrityError, OperationalError, DeliveryError):
+        log.info("status batch of %d failed; storing one by one", len(entries), exc_info=True)
+    return [store_status(engine, codec, t, d, axis_doc_id=a, now=now) for t, d, a in entries]
 
 
 def _update_delivery(

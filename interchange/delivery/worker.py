@@ -10,11 +10,14 @@ wait for an operator; past the maximum age a delivery is dead-lettered with its 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
@@ -413,7 +416,14 @@ class OutboxWorker:
         tenant_ids: Iterable[int] | None = None,
         rng: random.Random | None = None,
         fanout: bool = True,
+        pool: Executor | None = None,
+        claim_lock: threading.Lock | None = None,
     ) -> None:
+        """``pool``: threads to send to several recipients at once (``_deliver_parallel``);
+        without one, every delivery is sent and recorded in turn. ``claim_lock``: shared by
+        the workers of one process (see ``run_once``)."""
+        self.pool = pool
+        self.claim_lock = claim_lock
         self.engine = engine
         self.axis_for = axis_for
         self.policy = policy
@@ -425,22 +435,27 @@ class OutboxWorker:
 
     def run_once(self) -> int:
         """One batch; returns how many deliveries were attempted (0: nothing was due)."""
-        claimed = claim(
-            self.engine,
-            self.owner,
-            limit=self.batch,
-            lease_seconds=self.policy.lease_seconds,
-            tenant_ids=self.tenant_ids,
-        )
-        if not claimed:
-            return 0
-        if self.fanout:
-            claimed = self._widen(claimed)
+        # Claim and widen under the node's claim lock: two threads claiming batches of one
+        # fan-out at the same moment would each hold part of its To list, and a part cannot
+        # be sent once (``deliver_group``), so all n copies would be uploaded one by one.
+        with self.claim_lock or contextlib.nullcontext():
+            claimed = claim(
+                self.engine,
+                self.owner,
+                limit=self.batch,
+                lease_seconds=self.policy.lease_seconds,
+                tenant_ids=self.tenant_ids,
+            )
+            if not claimed:
+                return 0
+            if self.fanout:
+                claimed = self._widen(claimed)
         data = _document_bytes(self.engine, (c.document_pk for c in claimed))
         groups: dict[tuple[int, int], list[Claimed]] = {}
         for c in claimed:
             groups.setdefault((c.document_pk, c.tenant_id), []).append(c)
         renewed_at = time.monotonic()
+        singles: list[tuple[Claimed, Axis, bytes]] = []  # sent one by one (with a pool)
         for (doc_pk, tenant_id), listed in groups.items():
             group = listed
             if time.monotonic() - renewed_at > self.policy.lease_seconds / 3:
@@ -462,6 +477,9 @@ class OutboxWorker:
                 )
             ):
                 continue
+            if self.pool is not None:
+                singles.extend((c, axis, data[doc_pk]) for c in group)
+                continue
             for i, c in enumerate(group):
                 if time.monotonic() - renewed_at > self.policy.lease_seconds / 3:
                     rest = [x.delivery_id for x in group[i:]]
@@ -474,7 +492,56 @@ class OutboxWorker:
                 deliver(
                     self.engine, c, axis, self.policy, self.owner, rng=self.rng, data=data[doc_pk]
                 )
+        if singles:
+            if time.monotonic() - renewed_at > self.policy.lease_seconds / 3:
+                still = renew(
+                    self.engine,
+                    self.owner,
+                    [c.delivery_id for c, _, _ in singles],
+                    lease_seconds=self.policy.lease_seconds,
+                )
+                singles = [s for s in singles if s[0].delivery_id in still]
+            self._deliver_parallel(singles)
         return len(claimed)
+
+    def _deliver_parallel(self, singles: list[tuple[Claimed, Axis, bytes]]) -> None:
+        """Send one by one, several recipients at a time, then record every outcome at once.
+
+        Sends to one recipient stay sequential and in claim order (a 01 before the 03 of
+        the same document), different recipients overlap on the pool. Each outcome is
+        recorded exactly as ``deliver`` would (only while we hold the lease), in one
+        transaction after the sends: a crash before it commits leaves the leases to expire
+        and the same bytes are sent again, which the receiver recognises as a duplicate.
+        """
+        assert self.pool is not None
+        lanes: dict[tuple[int, str], list[tuple[Claimed, Axis, bytes]]] = {}
+        for item in singles:
+            lanes.setdefault((item[0].tenant_id, item[0].recipient), []).append(item)
+
+        def send_lane(
+            lane: list[tuple[Claimed, Axis, bytes]],
+        ) -> list[tuple[Claimed, SendReceipt | None, Exception | None, dt.datetime]]:
+            out: list[tuple[Claimed, SendReceipt | None, Exception | None, dt.datetime]] = []
+            for c, axis, data in lane:
+                try:
+                    receipt: SendReceipt | None = axis.send(
+                        data,
+                        message_type=c.message_type,
+                        from_organ=c.sender,
+                        to_organ=c.recipient,
+                    )
+                    failure: Exception | None = None
+                except Exception as exc:  # classified in _outcome
+                    receipt, failure = None, exc
+                out.append((c, receipt, failure, utcnow()))
+            return out
+
+        sent = [r for lane in self.pool.map(send_lane, lanes.values()) for r in lane]
+        with self.engine.begin() as conn:
+            for c, receipt, failure, now in sent:
+                event, values, detail = _outcome(c, self.policy, receipt, failure, now, self.rng)
+                if _record(conn, c, self.owner, event, now, values, detail) is None:
+                    log.warning("delivery %s: lease lost before recording %s", c.delivery_id, event)
 
     def _widen(self, claimed: list[Claimed]) -> list[Claimed]:
         """Also lease the other due deliveries of documents claimed several times (fan-out)."""

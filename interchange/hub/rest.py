@@ -112,7 +112,14 @@ def build_router(service: HubService) -> APIRouter:
 
     @endpoint({"data": ""})
     async def get_edoc(request: Request, auth: AuthResult) -> Response:
-        data = await service.run(service.fetch, auth.systemid, auth.get("docId") or "")
+        # Extension (signed like every parameter, ignored by the national axis): a client
+        # that already holds bytes with SHA-256 ``ifNoneMatch`` (the ``sha256`` of the list
+        # row) gets ``notModified`` instead of the same bytes again.
+        known = auth.get("ifNoneMatch")
+        doc_id = auth.get("docId") or ""
+        data = await service.run(service.fetch_unless, auth.systemid, doc_id, known)
+        if data is None:
+            return ok(data="", notModified=True, sha256=(known or "").strip().lower())
         return ok(data=base64.b64encode(data).decode("ascii"))
 
     @endpoint({})

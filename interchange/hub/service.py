@@ -374,6 +374,7 @@ class HubService:
                 hub_messages.c.document_id,
                 hub_messages.c.hub_id,
                 hub_messages.c.received_at,
+                hub_messages.c.sha256,
             )
             .join(hub_messages, hub_messages.c.id == hub_queue.c.message_id)
             .where(hub_queue.c.recipient.in_(sorted(mine)), hub_queue.c.state == "pending")
@@ -385,13 +386,23 @@ class HubService:
             q = q.where(hub_queue.c.message_type == kind)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
+        # rows share few distinct times (a fan-out's rows are written at one instant), and a
+        # time-zone conversion per field per row is most of a 1000-row listing's cost
+        memo: dict[dt.datetime | None, str] = {}
+
+        def local(when: dt.datetime | None) -> str:
+            text = memo.get(when)
+            if text is None:
+                text = memo[when] = self._local(when)
+            return text
+
         return [
             {
                 "docId": r.id,
                 "serviceType": r.service_type,
                 "messageType": r.message_type,
-                "created_time": self._local(r.created_at),
-                "updated_time": self._local(r.updated_at),
+                "created_time": local(r.created_at),
+                "updated_time": local(r.updated_at),
                 "from": r.from_organ,
                 "to": r.recipient,
                 "status": r.state,
@@ -401,7 +412,8 @@ class HubService:
                 "addressedTo": r.addressed_to,
                 "substitutedFrom": r.substituted_from or "",
                 "hub": r.hub_id,
-                "hubTime": self._local(r.received_at),
+                "hubTime": local(r.received_at),
+                "sha256": r.sha256,  # lets a client skip downloading bytes it already holds
             }
             for r in rows
         ]
@@ -424,10 +436,20 @@ class HubService:
 
     def fetch(self, systemid: str, doc_id: str) -> bytes:
         """The stored bytes of one queue item of the caller's; refused if it is not theirs."""
+        data = self.fetch_unless(systemid, doc_id, None)
+        assert data is not None
+        return data
+
+    def fetch_unless(self, systemid: str, doc_id: str, known_sha256: str | None) -> bytes | None:
+        """Like ``fetch``, but ``None`` when the item's bytes have the SHA-256 the caller
+        says it already holds (``known_sha256``, lower-case hex): a node hosting hundreds of
+        recipients of one directive then downloads the bytes once, not once per recipient,
+        and every copy it stores is provably the one it verified. Same refusals as ``fetch``.
+        """
         if not doc_id:
             raise refuse("docId is required")
         q = (
-            select(hub_blobs.c.data, hub_queue.c.recipient)
+            select(hub_blobs.c.data, hub_queue.c.recipient, hub_messages.c.sha256)
             .select_from(hub_queue)
             .join(hub_messages, hub_messages.c.id == hub_queue.c.message_id)
             .join(hub_blobs, hub_blobs.c.sha256 == hub_messages.c.sha256)
@@ -437,6 +459,8 @@ class HubService:
             row = conn.execute(q).first()
         if row is None or row.recipient not in self.organs(systemid):
             raise refuse(f"no document {doc_id[:64]} in the queue of {systemid}", E_NOT_FOUND)
+        if known_sha256 and known_sha256.strip().lower() == row.sha256:
+            return None
         return bytes(row.data)
 
     def acknowledge(self, systemid: str, doc_id: str, status: str) -> None:
@@ -448,22 +472,23 @@ class HubService:
             raise refuse("docid is required")
         mine = self.organs(systemid)
         now = _utcnow()
-        # Two primary-key statements (cheaper than an IN over hundreds of agencies), the read
-        # outside the write transaction: a SQLite read-then-write transaction fails at once
-        # (no busy wait) when another writer committed in between. A row's recipient never
-        # changes, so the check stays true.
+        # One primary-key UPDATE … RETURNING the row's recipient (cheaper than an IN over
+        # hundreds of agencies, and no read-then-write transaction, which SQLite fails at
+        # once when another writer committed in between); another caller's row is put back
+        # by rolling the transaction back before it commits.
         with self.engine.connect() as conn:
-            owner = conn.execute(
-                select(hub_queue.c.recipient).where(hub_queue.c.id == doc_id)
-            ).scalar_one_or_none()
-        if owner is None or owner not in mine:
-            raise refuse(f"no document {doc_id[:64]} in the queue of {systemid}", E_NOT_FOUND)
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(hub_queue)
-                .where(hub_queue.c.id == doc_id)
-                .values(state=state, acked_at=now, updated_at=now)
-            )
+            with conn.begin() as tx:
+                owner = conn.execute(
+                    update(hub_queue)
+                    .where(hub_queue.c.id == doc_id)
+                    .values(state=state, acked_at=now, updated_at=now)
+                    .returning(hub_queue.c.recipient)
+                ).scalar_one_or_none()
+                if owner is None or owner not in mine:
+                    tx.rollback()
+                    raise refuse(
+                        f"no document {doc_id[:64]} in the queue of {systemid}", E_NOT_FOUND
+                    )
 
     def sent_list(self, systemid: str, message_type: str | None) -> list[dict[str, str]]:
         """``getSentEdocList``: one row per (message sent by the caller, recipient)."""

@@ -16,6 +16,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AxisFactory = Callable[[AxisConfig, Sequence[str]], Axis]
+SEND_THREADS = 4  # concurrent one-by-one sends per node
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,10 @@ class Node:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.wake = threading.Event()
         self.services = NodeServices(self)
+        # shared by the outbox threads: sends to different recipients overlap (the axis
+        # round trip, not our CPU, is what a one-by-one send waits for)
+        self._send_pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="send")
+        self._claim_lock = threading.Lock()
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -261,6 +267,8 @@ class Node:
             batch=self.config.batch,
             tenant_ids=list(self._by_id),
             fanout=self.config.fanout,
+            pool=self._send_pool,
+            claim_lock=self._claim_lock,
         )
         return worker.run_once()
 
@@ -346,6 +354,9 @@ class Node:
                 stop.wait(self.config.poll_interval)
 
     def close(self) -> None:
+        self._send_pool.shutdown(wait=True)
+        for inbox in self.inboxes:
+            inbox.close()
         seen: set[int] = set()
         for t in self.tenants.values():
             if id(t.axis) not in seen:
