@@ -3,7 +3,7 @@
 Why a collector that queries at scrape time instead of counters bumped in the hot path: the
 outbox and inbox may run in other processes (several workers); the database is the one place
 that knows the whole node. Verification latency is the exception: it is measured where it
-happens, through ``observe_verification`` (a histogram in this process).
+happens (``interchange.delivery.metrics``, a histogram in this process).
 """
 
 from __future__ import annotations
@@ -13,26 +13,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cryptography import x509
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from ..delivery.metrics import VERIFICATION_SECONDS
 from ..store.ops import utcnow
 from ..store.tables import deliveries, events, inbox_items
-
-VERIFICATION_SECONDS = Histogram(
-    "interchange_verification_seconds",
-    "Time to verify and read one incoming document",
-    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
-    registry=None,
-)
-
-
-def observe_verification(seconds: float) -> None:
-    """Record one verification's duration (called by the inbox where it verifies)."""
-    VERIFICATION_SECONDS.observe(seconds)
 
 
 def certificate_days(path: Path, now: dt.datetime | None = None) -> tuple[str, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -120,8 +121,13 @@ class RealCodec:
 
     def open(self, data: bytes) -> Opened:
         from ..receiving import open_document
+        from .metrics import observe_verification
 
-        received = open_document(data, self._policy, schema=self._schema)
+        started = time.perf_counter()
+        try:
+            received = open_document(data, self._policy, schema=self._schema)
+        finally:
+            observe_verification(time.perf_counter() - started)
         return Opened(
             message=received.message,
             report=report_of(received.verification),
