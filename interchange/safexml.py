@@ -52,6 +52,12 @@ class XmlLimits:
 
 _env_limits: tuple[tuple[str | None, str | None], XmlLimits] | None = None
 _local = threading.local()
+
+# libxml2 compiles XML Schemas with process-global state (its built-in type tables): two
+# threads compiling at once fail with "xmlSchemaPValAttrNodeValue, the given type is not a
+# built-in type". Compiled schemas are per thread (validators keep an error log each), so
+# every compilation in this project takes this lock.
+SCHEMA_COMPILE_LOCK = threading.Lock()
 _PARSER_KEYS = {
     (huge, rc): f"parser_{huge}_{rc}" for huge in (False, True) for rc in (False, True)
 }

@@ -20,6 +20,7 @@ from lxml import etree
 
 from ..errors import ConfigError, SchemaError
 from ..resources import schemas_dir
+from ..safexml import SCHEMA_COMPILE_LOCK
 from .model import EDXML_NS, MessageKind
 from .read import message_kind
 
@@ -55,8 +56,9 @@ def _load(relative: str) -> etree.XMLSchema:
     parser.resolvers.add(_LocalOnly(base))
     path = base / relative
     try:
-        doc = etree.parse(str(path), parser)
-        return etree.XMLSchema(doc)
+        with SCHEMA_COMPILE_LOCK:
+            doc = etree.parse(str(path), parser)
+            return etree.XMLSchema(doc)
     except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
         raise ConfigError(f"cannot load schema {path}: {exc}") from None
 

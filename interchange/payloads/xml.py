@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import PayloadError, SchemaError
 from ..resources import schemas_dir
-from ..safexml import parse_bytes
+from ..safexml import SCHEMA_COMPILE_LOCK, parse_bytes
 from .model import (
     SCHEMA_VERSION,
     Conclusion,
@@ -169,7 +169,8 @@ def _schema() -> etree.XMLSchema:
     if schema is None:
         path = schemas_dir() / "payloads" / f"v{SCHEMA_VERSION}" / "payloads.xsd"
         try:
-            schema = etree.XMLSchema(etree.parse(str(path)))
+            with SCHEMA_COMPILE_LOCK:
+                schema = etree.XMLSchema(etree.parse(str(path)))
         except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
             raise SchemaError(f"cannot load payload schema {path}: {exc}") from None
         _local.schema = schema
