@@ -70,8 +70,8 @@ class InboxRow:
     reason: str | None
 
 
-class NodeStore:
-    """Read-only questions about one node's database."""
+class _Store:
+    """A database opened lazily by URL (the process that owns it may not have created it yet)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -87,6 +87,10 @@ class NodeStore:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+class NodeStore(_Store):
+    """Read-only questions about one node's database."""
 
     def deliveries(self, sender: str | None = None) -> list[DeliveryRow]:
         """Every outgoing edoc delivery (of ``sender`` if given), oldest first."""
@@ -189,23 +193,8 @@ class NodeStore:
             return False
 
 
-class HubStore:
+class HubStore(_Store):
     """Read-only questions about the embedded hub's database (what was really sent)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.url)
-        return self._engine
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     def sends(self, document_id: str, message_type: str = "edoc") -> dict[str, int]:
         """How many times ``document_id`` was sent to each recipient (one queue row per send)."""
