@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
 from lxml import etree
@@ -37,9 +40,7 @@ def hops_of(data: bytes, sha256: str | None = None) -> list[Hop]:
     if sha256 is not None:
         cached = _HOPS.get(sha256)
         if cached is None:
-            if len(_HOPS) >= _CACHE_MAX:
-                _HOPS.clear()
-            cached = _HOPS[sha256] = _hops(data)
+            cached = _remember(_HOPS, sha256, _hops(data))
         return list(cached)
     return _hops(data)
 
@@ -63,17 +64,30 @@ def _hops(data: bytes) -> list[Hop]:
 
 
 def certificate_info(der: bytes, now: dt.datetime | None = None) -> CertificateInfo:
-    cert = x509.load_der_x509_certificate(der)
+    subject, issuer, serial, before, after, digest = _certificate_fields(der)
     now = now or dt.datetime.now(dt.UTC)
-    after = cert.not_valid_after_utc
     return CertificateInfo(
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        serial=format(cert.serial_number, "x"),
-        not_before=cert.not_valid_before_utc,
+        subject=subject,
+        issuer=issuer,
+        serial=serial,
+        not_before=before,
         not_after=after,
         days_left=(after - now).days,
-        sha256=hashlib.sha256(der).hexdigest(),
+        sha256=digest,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate_fields(der: bytes) -> tuple[str, str, str, dt.datetime, dt.datetime, str]:
+    """What never changes in a certificate (parsing it costs more than the rest of a page)."""
+    cert = x509.load_der_x509_certificate(der)
+    return (
+        cert.subject.rfc4514_string(),
+        cert.issuer.rfc4514_string(),
+        format(cert.serial_number, "x"),
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+        hashlib.sha256(der).hexdigest(),
     )
 
 
@@ -111,12 +125,41 @@ def _signature_parts(data: bytes) -> _Parts:
 def signature_of(sha256: str, data: bytes, *, valid: bool | None = None) -> SignatureReport:
     """Describe the document's signature; parsing is cached by content hash (stored
     documents never change), the certificate's days left are computed on each call."""
+    return _report(_parts_of(sha256, lambda: data), valid)
+
+
+def describe(sha256: str, load: Callable[[], bytes]) -> tuple[list[Hop], SignatureReport]:
+    """Hops and signature of a stored document, reading its bytes (``load``) only when the
+    caches do not know its hash: a dashboard asks for the same documents over and over, and
+    a document's bytes can be megabytes."""
+    loaded: list[bytes] = []
+
+    def data() -> bytes:
+        if not loaded:
+            loaded.append(load())
+        return loaded[0]
+
+    hops = _HOPS.get(sha256)
+    if hops is None:
+        hops = _remember(_HOPS, sha256, _hops(data()))
+    return list(hops), _report(_parts_of(sha256, data), None)
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def _parts_of(sha256: str, data: Callable[[], bytes]) -> _Parts:
     parts = _CACHE.get(sha256)
     if parts is None:
-        parts = _signature_parts(data)
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()
-        _CACHE[sha256] = parts
+        parts = _remember(_CACHE, sha256, _signature_parts(data()))
+    return parts
+
+
+def _report(parts: _Parts, valid: bool | None) -> SignatureReport:
     signed, method, digest, der, error = parts
     cert: CertificateInfo | None = None
     if der is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.auth_tables import User
 from ..store.tables import deliveries, documents, events, inbox_items, status_messages, tenants
-from .docinfo import hops_of, signature_of
+from .docinfo import describe
 from .schemas import (
     DeliveryOut,
     DocumentDetail,
@@ -29,7 +29,6 @@ from .schemas import (
     InboxPage,
     InboxSummary,
     Overview,
-    StatusOut,
     TenantOverview,
     TimelineEvent,
 )
@@ -112,11 +111,17 @@ def _text_match(t: str, *cols: Any) -> ColumnElement[bool]:
 
 
 def list_sent(conn: Connection, scope: Scope, f: SentFilter, today: dt.date) -> DocumentPage:
+    return DocumentPage.model_validate(list_sent_data(conn, scope, f, today))
+
+
+def list_sent_data(conn: Connection, scope: Scope, f: SentFilter, today: dt.date) -> dict[str, Any]:
+    """A page of documents sent as plain data in ``DocumentPage``'s shape (see
+    ``sent_detail_data`` for why)."""
     ids = visible_tenants(conn, scope)
     if f.tenant is not None:
         ids = {k: v for k, v in ids.items() if v == f.tenant}
     if not ids:
-        return DocumentPage(items=[], next_cursor=None)
+        return {"items": [], "next_cursor": None}
     d = documents.c
     q = select(
         d.id, d.document_id, d.tenant_id, d.kind, d.subject, d.code, d.created_at, d.due_date
@@ -124,16 +129,14 @@ def list_sent(conn: Connection, scope: Scope, f: SentFilter, today: dt.date) -> 
     if f.kind:
         q = q.where(d.kind == f.kind)
     sub = deliveries.c
-    # IN (subquery) rather than EXISTS: SQLite then walks ix_deliveries_tenant_state once
-    # instead of probing deliveries for every document (11 s → ms on 100 000 deliveries).
+    # The recipient filter reads ix_deliveries_recipient once (one row per document at most);
+    # the state filter probes ix_deliveries_document_state for each document walked newest
+    # first, and stops at the page's end (an IN list would first collect every delivery in
+    # that state: 20 ms on 100 000 deliveries, against 0.1 ms).
     if f.recipient:
         q = q.where(d.id.in_(select(sub.document_pk).where(sub.recipient == f.recipient)))
     if f.state:
-        q = q.where(
-            d.id.in_(
-                select(sub.document_pk).where(sub.tenant_id.in_(sorted(ids)), sub.state == f.state)
-            )
-        )
+        q = q.where(exists().where(sub.document_pk == d.id, sub.state == f.state))
     if f.overdue is not None:
         late = and_(
             d.due_date.is_not(None),
@@ -153,8 +156,8 @@ def list_sent(conn: Connection, scope: Scope, f: SentFilter, today: dt.date) -> 
     more = len(rows) > f.limit
     rows = rows[: f.limit]
     counts = _state_counts(conn, [r.id for r in rows])
-    items = [_summary(r, ids[r.tenant_id], counts.get(r.id, {}), today) for r in rows]
-    return DocumentPage(items=items, next_cursor=str(rows[-1].id) if more and rows else None)
+    items = [_summary_fields(r, ids[r.tenant_id], counts.get(r.id, {}), today) for r in rows]
+    return {"items": items, "next_cursor": str(rows[-1].id) if more and rows else None}
 
 
 def _state_counts(conn: Connection, doc_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -172,21 +175,25 @@ def _state_counts(conn: Connection, doc_ids: list[int]) -> dict[int, dict[str, i
 
 
 def _summary(r: Any, tenant: str, states: dict[str, int], today: dt.date) -> DocumentSummary:
+    return DocumentSummary.model_validate(_summary_fields(r, tenant, states, today))
+
+
+def _summary_fields(r: Any, tenant: str, states: dict[str, int], today: dt.date) -> dict[str, Any]:
     late = r.due_date is not None and r.due_date < today
-    return DocumentSummary(
-        id=r.id,
-        document_id=r.document_id,
-        tenant=tenant,
-        kind=r.kind,
-        subject=r.subject,
-        code=r.code,
-        created_at=r.created_at,
-        due_date=r.due_date,
-        recipients=sum(states.values()),
-        states=dict(sorted(states.items())),
-        overdue=sum(n for s, n in states.items() if s not in CLOSED) if late else 0,
-        not_answered=sum(n for s, n in states.items() if s in NOT_ANSWERED),
-    )
+    return {
+        "id": r.id,
+        "document_id": r.document_id,
+        "tenant": tenant,
+        "kind": r.kind,
+        "subject": r.subject,
+        "code": r.code,
+        "created_at": r.created_at.replace(tzinfo=dt.UTC),
+        "due_date": r.due_date,
+        "recipients": sum(states.values()),
+        "states": dict(sorted(states.items())),
+        "overdue": sum(n for s, n in states.items() if s not in CLOSED) if late else 0,
+        "not_answered": sum(n for s, n in states.items() if s in NOT_ANSWERED),
+    }
 
 
 def sent_document(conn: Connection, scope: Scope, pk: int) -> Any | None:
@@ -203,86 +210,144 @@ def sent_document(conn: Connection, scope: Scope, pk: int) -> Any | None:
     return row
 
 
+_DETAIL_DOC = (
+    documents.c.id,
+    documents.c.document_id,
+    documents.c.tenant_id,
+    documents.c.kind,
+    documents.c.subject,
+    documents.c.code,
+    documents.c.created_at,
+    documents.c.due_date,
+    documents.c.sender,
+    documents.c.sha256,
+    func.length(documents.c.data).label("size"),
+    documents.c.bussiness_type,
+    documents.c.original_document_id,
+    tenants.c.organ_code.label("tenant"),
+)
+_TIMELINE = (
+    events.c.delivery_id,
+    events.c.at,
+    events.c.event,
+    events.c.from_state,
+    events.c.to_state,
+    events.c.status_code,
+    events.c.hop,
+    events.c.detail,
+)
+_DELIVERY = (
+    deliveries.c.id,
+    deliveries.c.recipient,
+    deliveries.c.state,
+    deliveries.c.attempts,
+    deliveries.c.last_error,
+    deliveries.c.reason,
+    deliveries.c.substituted_from,
+    deliveries.c.created_at,
+    deliveries.c.updated_at,
+    deliveries.c.sent_at,
+    deliveries.c.dead_lettered_at,
+    deliveries.c.next_attempt_at,
+)
+_DELIVERY_TIMES = ("created_at", "updated_at", "sent_at", "dead_lettered_at", "next_attempt_at")
+
+
 def sent_detail(
     conn: Connection, scope: Scope, pk: int, today: dt.date, names: Names | None = None
 ) -> DocumentDetail | None:
-    doc = sent_document(conn, scope, pk)
-    if doc is None:
+    """One document sent with every delivery's timeline and status messages (the model)."""
+    data = sent_detail_data(conn, scope, pk, today, names)
+    return None if data is None else DocumentDetail.model_validate(data)
+
+
+def sent_detail_data(
+    conn: Connection, scope: Scope, pk: int, today: dt.date, names: Names | None = None
+) -> dict[str, Any] | None:
+    """The same as plain data in ``DocumentDetail``'s shape, ready for ``to_json``.
+
+    Why plain data: a directive to 100 districts has about 500 nested objects; building
+    models one by one cost 4 ms a page, validating the whole once 1.3 ms (a third of it the
+    timezone of 600 timestamps), and serialising plain data needs neither. The API's answer
+    is this, serialised as is; ``tests/api/test_fast_paths.py`` checks it equals the
+    validated model's JSON."""
+    doc = conn.execute(
+        select(*_DETAIL_DOC)
+        .join(tenants, tenants.c.id == documents.c.tenant_id)
+        .where(
+            documents.c.id == pk, documents.c.direction == "out", documents.c.message_type == "edoc"
+        )
+    ).first()
+    if doc is None or not scope.allows(doc.tenant):
         return None
-    dels = conn.execute(
-        select(deliveries).where(deliveries.c.document_pk == pk).order_by(deliveries.c.recipient)
-    ).all()
-    dids = [r.id for r in dels]
-    timeline: dict[int, list[TimelineEvent]] = defaultdict(list)
-    doc_events: list[TimelineEvent] = []
-    for ev in conn.execute(
-        select(events).where(events.c.document_pk == pk).order_by(events.c.at, events.c.id)
+    timeline: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    doc_events: list[dict[str, Any]] = []
+    for delivery_id, at, event, from_state, to_state, code, hop, detail in conn.execute(
+        select(*_TIMELINE).where(events.c.document_pk == pk).order_by(events.c.at, events.c.id)
     ):
-        (timeline[ev.delivery_id] if ev.delivery_id is not None else doc_events).append(_event(ev))
-    statuses: dict[int, list[StatusOut]] = defaultdict(list)
-    if dids:
-        for sm in conn.execute(
-            select(status_messages)
-            .where(status_messages.c.delivery_id.in_(dids))
-            .order_by(status_messages.c.received_at, status_messages.c.id)
-        ):
-            statuses[sm.delivery_id].append(
-                StatusOut(
-                    received_at=sm.received_at,
-                    status_code=sm.status_code,
-                    description=sm.description,
-                    sender=sm.sender,
-                    outcome=sm.outcome,
-                )
-            )
-    out_dels = [
-        _delivery(r, doc.due_date, today, timeline[r.id], statuses[r.id], names) for r in dels
-    ]
+        item = {
+            "at": at.replace(tzinfo=dt.UTC),
+            "event": event,
+            "from_state": from_state,
+            "to_state": to_state,
+            "status_code": code,
+            "hop": hop,
+            "detail": detail,
+        }
+        (timeline[delivery_id] if delivery_id is not None else doc_events).append(item)
+    statuses: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    sm = status_messages.c
+    for st in conn.execute(
+        select(
+            sm.delivery_id, sm.received_at, sm.status_code, sm.description, sm.sender, sm.outcome
+        )
+        .join(deliveries, deliveries.c.id == sm.delivery_id)
+        .where(deliveries.c.document_pk == pk)
+        .order_by(sm.received_at, sm.id)
+    ):
+        statuses[st.delivery_id].append(
+            {
+                "received_at": st.received_at.replace(tzinfo=dt.UTC),
+                "status_code": st.status_code,
+                "description": st.description,
+                "sender": st.sender,
+                "outcome": st.outcome,
+            }
+        )
     states: dict[str, int] = defaultdict(int)
-    for r in dels:
+    out_dels = []
+    due = doc.due_date
+    for r in conn.execute(
+        select(*_DELIVERY).where(deliveries.c.document_pk == pk).order_by(deliveries.c.recipient)
+    ):
         states[r.state] += 1
-    summary = _summary(doc, doc.tenant, dict(states), today)
-    return DocumentDetail(
-        **summary.model_dump(),
-        sender=doc.sender,
-        sha256=doc.sha256,
-        size=len(doc.data),
-        bussiness_type=doc.bussiness_type,
-        original_document_id=doc.original_document_id,
-        deliveries=out_dels,
-        events=doc_events,
-        hops=hops_of(doc.data, doc.sha256),
-        signature=signature_of(doc.sha256, doc.data),
-    )
+        item = r._asdict()
+        for key in _DELIVERY_TIMES:
+            if item[key] is not None:
+                item[key] = item[key].replace(tzinfo=dt.UTC)
+        item["recipient_name"] = names(r.recipient) if names else None
+        item["answered"] = r.state not in NOT_ANSWERED
+        item["overdue"] = is_overdue(r.state, due, today)
+        item["timeline"] = timeline.get(r.id, [])
+        item["statuses"] = statuses.get(r.id, [])
+        out_dels.append(item)
+    hops, signature = describe(doc.sha256, lambda: _document_bytes(conn, pk))
+    return {
+        **_summary_fields(doc, doc.tenant, dict(states), today),
+        "sender": doc.sender,
+        "sha256": doc.sha256,
+        "size": doc.size,
+        "bussiness_type": doc.bussiness_type,
+        "original_document_id": doc.original_document_id,
+        "deliveries": out_dels,
+        "events": doc_events,
+        "hops": hops,
+        "signature": signature,
+    }
 
 
-def _delivery(
-    r: Any,
-    due: dt.date | None,
-    today: dt.date,
-    timeline: list[TimelineEvent],
-    statuses: list[StatusOut],
-    names: Names | None,
-) -> DeliveryOut:
-    return DeliveryOut.model_construct(
-        id=r.id,
-        recipient=r.recipient,
-        recipient_name=names(r.recipient) if names else None,
-        state=r.state,
-        attempts=r.attempts,
-        last_error=r.last_error,
-        reason=r.reason,
-        substituted_from=r.substituted_from,
-        created_at=_utc(r.created_at),
-        updated_at=_utc(r.updated_at),
-        sent_at=_utc(r.sent_at),
-        dead_lettered_at=_utc(r.dead_lettered_at),
-        next_attempt_at=_utc(r.next_attempt_at),
-        answered=r.state not in NOT_ANSWERED,
-        overdue=is_overdue(r.state, due, today),
-        timeline=timeline,
-        statuses=statuses,
-    )
+def _document_bytes(conn: Connection, pk: int) -> bytes:
+    return bytes(conn.execute(select(documents.c.data).where(documents.c.id == pk)).scalar_one())
 
 
 def steps_of(delivery: DeliveryOut) -> dict[str, dt.datetime]:

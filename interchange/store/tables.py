@@ -68,6 +68,9 @@ documents = Table(
 )
 Index("ix_documents_document_id", documents.c.document_id)
 Index("ix_documents_sha256", documents.c.sha256)
+Index(
+    "ix_documents_listing", documents.c.direction, documents.c.message_type, documents.c.tenant_id
+)
 
 deliveries = Table(
     "deliveries",
@@ -94,6 +97,7 @@ deliveries = Table(
 Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_tenant_state", deliveries.c.tenant_id, deliveries.c.state)
 Index("ix_deliveries_recipient", deliveries.c.recipient)
+Index("ix_deliveries_document_state", deliveries.c.document_pk, deliveries.c.state)
 
 inbox_items = Table(
     "inbox_items",

@@ -21,7 +21,7 @@ UserName = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00-\
 
 
 @router.get("/me", response_model=Me, tags=["account"], summary="The caller")
-def me(user: Viewer) -> Me:
+async def me(user: Viewer) -> Me:
     return Me(name=user.name, role=user.role, tenants=list(user.tenants))
 
 

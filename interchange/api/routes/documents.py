@@ -9,8 +9,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ...errors import NotFoundError
-from ..deps import Conn, Operator, Today, Viewer, names_of, scope_of
-from ..queries import SentFilter, delivery_in_scope, list_sent, sent_detail, sent_document
+from ..deps import Conn, EngineDep, Operator, Today, Viewer, names_of, scope_of
+from ..queries import (
+    SentFilter,
+    delivery_in_scope,
+    list_sent_data,
+    sent_detail,
+    sent_detail_data,
+    sent_document,
+)
 from ..schemas import ActionResult, DocumentDetail, DocumentPage, ReasonBody
 from .common import ERRORS, Code, Cursor, Id, Limit, Text, Word, cursor_value, json_response
 
@@ -18,9 +25,9 @@ router = APIRouter(prefix="/documents", tags=["documents sent"], responses=ERROR
 
 
 @router.get("", response_model=DocumentPage, summary="Documents sent, newest first")
-def list_documents(
+async def list_documents(
     user: Viewer,
-    conn: Conn,
+    engine: EngineDep,
     today: Today,
     kind: Word = None,
     recipient: Code = None,
@@ -45,14 +52,17 @@ def list_documents(
         cursor=cursor_value(cursor),
         limit=limit,
     )
-    return json_response(list_sent(conn, scope_of(user), f, today))
+    with engine.connect() as conn:  # on the event loop, returned before any await: see deps
+        page = list_sent_data(conn, scope_of(user), f, today)
+    return json_response(page)
 
 
 @router.get("/{document}", response_model=DocumentDetail, summary="One document sent")
-def get_document(
-    document: Id, user: Viewer, conn: Conn, today: Today, request: Request
+async def get_document(
+    document: Id, user: Viewer, engine: EngineDep, today: Today, request: Request
 ) -> Response:
-    detail = sent_detail(conn, scope_of(user), document, today, names_of(request))
+    with engine.connect() as conn:  # on the event loop, returned before any await: see deps
+        detail = sent_detail_data(conn, scope_of(user), document, today, names_of(request))
     if detail is None:
         raise NotFoundError(f"no document {document}")
     return json_response(detail)

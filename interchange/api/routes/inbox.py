@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from ...edxml.model import EdocMessage, StatusCode
 from ...errors import NotFoundError
 from ...store.tables import deliveries, documents
-from ..deps import Conn, Operator, Viewer, scope_of
+from ..deps import Conn, EngineDep, Operator, Viewer, scope_of
 from ..docinfo import hops_of, signature_of
 from ..queries import InboxFilter, inbox_item, inbox_timeline, list_inbox, verification_of
 from ..schemas import (
@@ -33,9 +33,9 @@ router = APIRouter(prefix="/inbox", tags=["inbox"], responses=ERRORS)
 
 
 @router.get("", response_model=InboxPage, summary="Documents received, newest first")
-def list_items(
+async def list_items(
     user: Viewer,
-    conn: Conn,
+    engine: EngineDep,
     state: Word = None,
     sender: Code = None,
     kind: Word = None,
@@ -55,7 +55,9 @@ def list_items(
         cursor=cursor_value(cursor),
         limit=limit,
     )
-    return json_response(list_inbox(conn, scope_of(user), f))
+    with engine.connect() as conn:  # on the event loop, returned before any await: see deps
+        page = list_inbox(conn, scope_of(user), f)
+    return json_response(page)
 
 
 def _item(conn: Connection, user: Viewer, item: int) -> Any:
