@@ -1,17 +1,20 @@
 """``api_p99_ms``: the operator API's document list and detail under 50 concurrent clients.
 
 The store holds 100 000 deliveries (1 000 signed directives × 100 recipients, each delivery
-with its timeline events). The API runs as its own uvicorn process on loopback (so the load
-loop does not share its interpreter); 50 asyncio httpx clients alternate between the list
-(``GET /api/v1/documents``, 50 per page, random filters) and one document's detail (100
-recipients with their timelines). Five rounds, bounded in count and time; the median of
-the rounds' p99 is reported. SQLite always; PostgreSQL when ``INTERCHANGE_TEST_PG_URL`` is set.
-Goal: p99 ≤ 100 ms.
+with its timeline events). The API runs as uvicorn on loopback with ``WORKERS`` processes
+(2 by default: one per core of this machine; ``INTERCHANGE_BENCH_API_WORKERS``). The load is
+50 closed-loop clients, each on its own kept-alive connection sending its next request as
+soon as the last is answered (like ``wrk -c 50``; ``bench/loadgen.py``, cheap enough not to
+steal the server's CPU), alternating between the list (``GET /api/v1/documents``, 50 per
+page, random filters) and one document's detail (100 recipients with their timelines).
+Five rounds of 1 000 requests; the median of the rounds' p99 is reported per endpoint.
+Also: a paced run (each client once a second, a dashboard refreshing) and ``/healthz``
+through the same server and clients as the machine's floor. SQLite always; PostgreSQL when
+``INTERCHANGE_TEST_PG_URL`` is set. Goal: p99 ≤ 100 ms.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -30,14 +33,19 @@ import httpx
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
+from bench import loadgen
+from bench.loadgen import Next, Sample
+
 DOCS = 1000
 PER_DOC = 100
 CLIENTS = 50
-REQUESTS_PER_ROUND = 300
-ROUNDS = 5
+QUICK = os.environ.get("INTERCHANGE_BENCH_QUICK") == "1"
+REQUESTS_PER_ROUND = 300 if QUICK else 1000
+ROUNDS = 2 if QUICK else 5
 ROUND_TIMEOUT = 120.0
 PACED_PER_CLIENT = 8  # the paced run: each client asks once a second (a dashboard refreshing)
-WORKERS = int(os.environ.get("INTERCHANGE_BENCH_API_WORKERS", "1"))
+WORKERS = int(os.environ.get("INTERCHANGE_BENCH_API_WORKERS", "2"))
+FILTERS = ["", "?state=failed", "?overdue=true", "?q=STTTT", "?state=dead&limit=20"]
 
 
 def _free_port() -> int:
@@ -157,71 +165,19 @@ def populate(engine: Engine, tmp: Path) -> tuple[str, list[int]]:
     return token, doc_ids
 
 
-async def _round(
-    base: str, token: str, doc_ids: list[int], seed: int, *, paced: bool = False
-) -> dict[str, list[float]]:
-    """Closed loop (each client sends its next request as soon as the last is answered), or
-    paced (each client sends one request a second)."""
+def _mix(doc_ids: list[int], seed: int) -> Next:
+    """Alternate list and detail; the list with a random filter, the detail of a random
+    document."""
     rng = random.Random(seed)
-    lat: dict[str, list[float]] = {"list": [], "detail": [], "errors": []}
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    remaining = CLIENTS * PACED_PER_CLIENT if paced else REQUESTS_PER_ROUND
-    filters = ["", "?state=failed", "?overdue=true", "?q=STTTT", "?state=dead&limit=20"]
+    turn = [0]
 
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=30.0
-    ) as client:
+    def next_request() -> tuple[str, str]:
+        turn[0] += 1
+        if turn[0] % 2:
+            return "list", f"/api/v1/documents{rng.choice(FILTERS)}"
+        return "detail", f"/api/v1/documents/{rng.choice(doc_ids)}"
 
-        async def worker(n: int) -> None:
-            nonlocal remaining
-            if paced:
-                await asyncio.sleep(rng.random())  # spread the clients over the second
-            while remaining > 0:
-                remaining -= 1
-                tick = time.perf_counter()
-                kind = "list" if (remaining + n) % 2 else "detail"
-                url = (
-                    f"/api/v1/documents{rng.choice(filters)}"
-                    if kind == "list"
-                    else f"/api/v1/documents/{rng.choice(doc_ids)}"
-                )
-                started = time.perf_counter()
-                try:
-                    r = await client.get(url)
-                except httpx.TransportError:
-                    lat["errors"].append(1.0)
-                    continue
-                lat[kind].append((time.perf_counter() - started) * 1000)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{url}: {r.status_code} {r.text[:200]}")
-                if paced:
-                    await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - tick)))
-
-        await asyncio.wait_for(asyncio.gather(*(worker(i) for i in range(CLIENTS))), ROUND_TIMEOUT)
-    return lat
-
-
-async def _throughput(base: str, token: str, path: str, n: int = 300) -> float:
-    """Requests per second on one path under the same 50 clients (the baseline: /healthz)."""
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    remaining = n
-    async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30.0
-    ) as client:
-
-        async def worker() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                try:
-                    await client.get(path)
-                except httpx.TransportError:
-                    pass
-
-        started = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(CLIENTS))), ROUND_TIMEOUT)
-        return n / (time.perf_counter() - started)
+    return next_request
 
 
 def _p99(values: list[float]) -> float:
@@ -253,6 +209,8 @@ def measure(url: str, label: str) -> None:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(WORKERS),
         ],
         env=env,
     )
@@ -268,31 +226,44 @@ def measure(url: str, label: str) -> None:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the API server did not start")
             time.sleep(0.1)
-        asyncio.run(_round(base, token, doc_ids, 0))  # warm-up (caches, connections)
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def load(next_request: Next, total: int, pace_s: float | None = None) -> Sample:
+            return loadgen.run(
+                "127.0.0.1",
+                port,
+                next_request,
+                clients=CLIENTS,
+                total=total,
+                headers=headers,
+                pace_s=pace_s,
+                timeout_s=ROUND_TIMEOUT,
+            )
+
+        load(_mix(doc_ids, 0), REQUESTS_PER_ROUND)  # warm-up (caches, connections)
         p99s: dict[str, list[float]] = {"list": [], "detail": []}
         p50s: dict[str, list[float]] = {"list": [], "detail": []}
         rates, errors = [], 0
         for i in range(ROUNDS):
-            started = time.perf_counter()
-            lat = asyncio.run(_round(base, token, doc_ids, i + 1))
-            rates.append(REQUESTS_PER_ROUND / (time.perf_counter() - started))
-            errors += len(lat.pop("errors"))
-            for kind, values in lat.items():
-                p99s[kind].append(_p99(values))
-                p50s[kind].append(statistics.median(values))
-        print(f"api_transport_errors_{label}: {errors}")
+            sample = load(_mix(doc_ids, i + 1), REQUESTS_PER_ROUND)
+            rates.append(sample.count / sample.elapsed_s)
+            errors += len(sample.errors)
+            for kind in ("list", "detail"):
+                p99s[kind].append(_p99(sample.latencies[kind]))
+                p50s[kind].append(statistics.median(sample.latencies[kind]))
+        print(f"api_errors_{label}: {errors}")
         print(f"api_throughput_rps_{label}: {statistics.median(rates):.0f}")
         # The same machine's floor: a bare health check through the same server and clients.
         # Absolute figures move with the machine's load; this ratio much less.
         floor = statistics.median(
-            asyncio.run(_throughput(base, token, "/healthz")) for _ in range(3)
+            (s := load(lambda: ("healthz", "/healthz"), REQUESTS_PER_ROUND)).count / s.elapsed_s
+            for _ in range(3)
         )
         print(f"api_healthz_rps_{label}: {floor:.0f}")
         print(f"api_cost_vs_healthz_{label}: {floor / statistics.median(rates):.1f}")
-        paced = asyncio.run(_round(base, token, doc_ids, 99, paced=True))
-        paced.pop("errors")
-        for kind, values in paced.items():
-            print(f"api_p99_ms_{label}_paced_{kind}: {_p99(values):.1f}")
+        paced = load(_mix(doc_ids, 99), CLIENTS * PACED_PER_CLIENT, pace_s=1.0)
+        for kind in ("list", "detail"):
+            print(f"api_p99_ms_{label}_paced_{kind}: {_p99(paced.latencies[kind]):.1f}")
         for kind in ("list", "detail"):
             print(f"api_p50_ms_{label}_{kind}: {statistics.median(p50s[kind]):.1f}")
             print(f"api_p99_ms_{label}_{kind}: {statistics.median(p99s[kind]):.1f}")
@@ -309,6 +280,7 @@ def measure(url: str, label: str) -> None:
 def main() -> None:
     print(f"api_deliveries: {DOCS * PER_DOC}")
     print(f"api_clients: {CLIENTS}")
+    print(f"api_workers: {WORKERS}")
     tmp = Path(tempfile.mkdtemp(prefix="ix-bench-api-db-"))
     measure(f"sqlite:///{tmp / 'node.db'}", "sqlite")
     pg = os.environ.get("INTERCHANGE_TEST_PG_URL")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
-from pydantic_core import to_json
 
 from ..problems import BadRequest
 from ..schemas import ErrorOut
@@ -36,10 +35,8 @@ def cursor_value(cursor: str | None) -> int | None:
     return value
 
 
-def json_response(model: BaseModel | dict[str, Any], status: int = 200) -> Response:
+def json_response(model: BaseModel, status: int = 200) -> Response:
     """Serialise once with pydantic's own encoder. FastAPI would validate the returned model
     again against ``response_model`` and encode it twice; the OpenAPI document still comes
-    from the route's ``response_model``. Plain data (the hot read paths build it in the
-    model's exact shape, see ``queries.sent_detail_data``) is serialised as it is."""
-    body = model.model_dump_json() if isinstance(model, BaseModel) else to_json(model)
-    return Response(body, status_code=status, media_type="application/json")
+    from the route's ``response_model``."""
+    return Response(model.model_dump_json(), status_code=status, media_type="application/json")

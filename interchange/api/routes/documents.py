@@ -13,9 +13,8 @@ from ..deps import Conn, EngineDep, Operator, Today, Viewer, names_of, scope_of
 from ..queries import (
     SentFilter,
     delivery_in_scope,
-    list_sent_data,
+    list_sent,
     sent_detail,
-    sent_detail_data,
     sent_document,
 )
 from ..schemas import ActionResult, DocumentDetail, DocumentPage, ReasonBody
@@ -53,7 +52,7 @@ async def list_documents(
         limit=limit,
     )
     with engine.connect() as conn:  # on the event loop, returned before any await: see deps
-        page = list_sent_data(conn, scope_of(user), f, today)
+        page = list_sent(conn, scope_of(user), f, today)
     return json_response(page)
 
 
@@ -62,7 +61,7 @@ async def get_document(
     document: Id, user: Viewer, engine: EngineDep, today: Today, request: Request
 ) -> Response:
     with engine.connect() as conn:  # on the event loop, returned before any await: see deps
-        detail = sent_detail_data(conn, scope_of(user), document, today, names_of(request))
+        detail = sent_detail(conn, scope_of(user), document, today, names_of(request))
     if detail is None:
         raise NotFoundError(f"no document {document}")
     return json_response(detail)
