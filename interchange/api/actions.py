@@ -2,8 +2,13 @@
 
 The rules live in the delivery layer's service functions (``interchange.delivery.services``);
 this only scopes them to the caller's tenant and audits every attempt, allowed or refused
-(the refusal's error code and message in the entry). The service commits first, then its
-audit entry is appended; a crash between the two loses the entry, never the action.
+(the refusal's error code and message in the entry).
+
+Why two entries per action: the services commit in their own transactions (an action may
+queue several deliveries), so the audit cannot commit with them. A "started" entry is
+committed before the action runs and an outcome entry naming it after; a crash between the
+two leaves a started entry without outcome, which ``interchange audit verify`` reports, so
+no action can happen without a trace.
 """
 
 from __future__ import annotations
@@ -73,32 +78,50 @@ class Actions:
         detail: dict[str, Any],
         work: Callable[[], Done],
     ) -> Done:
+        started = self._append(user, action, target, tenant, auth.STARTED, detail)
         try:
             done = work()
         except InterchangeError as exc:
-            with self.engine.begin() as conn:
-                auth.append_audit(
-                    conn,
-                    actor=user.name,
-                    action=action,
-                    target=target,
-                    tenant=tenant,
-                    result=f"refused: {exc.code}",
-                    detail={**detail, "error": str(exc)},
-                )
+            self._append(
+                user,
+                action,
+                target,
+                tenant,
+                f"refused: {exc.code}",
+                {**detail, "error": str(exc), "started": started},
+            )
             exc.audited = True  # type: ignore[attr-defined]
             raise
+        self._append(
+            user,
+            action,
+            target,
+            tenant,
+            "ok",
+            {**detail, "state": done.state, "detail": done.detail, "started": started},
+        )
+        return done
+
+    def _append(
+        self,
+        user: auth.User,
+        action: str,
+        target: str,
+        tenant: str | None,
+        result: str,
+        detail: dict[str, Any],
+    ) -> int:
         with self.engine.begin() as conn:
-            auth.append_audit(
+            entry = auth.append_audit(
                 conn,
                 actor=user.name,
                 action=action,
                 target=target,
                 tenant=tenant,
-                result="ok",
-                detail={**detail, "state": done.state, "detail": done.detail},
+                result=result,
+                detail=detail,
             )
-        return done
+        return entry.seq
 
     # --- documents we sent ------------------------------------------------------------------
 

@@ -244,6 +244,9 @@ class AuditVerifyOut(BaseModel):
     count: int
     broken_seq: int | None
     reason: str | None
+    unfinished: list[int] = Field(
+        default=[], description="started actions with no recorded outcome (a crash mid-way)"
+    )
 
 
 class TenantOverview(BaseModel):

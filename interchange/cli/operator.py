@@ -150,6 +150,13 @@ def audit_verify(db: DbOption) -> None:
     finally:
         engine.dispose()
     typer.echo(f"audit log intact: {report.count} entries, head {report.head_hash[:16]}")
+    if report.unfinished:
+        listed = ", ".join(str(n) for n in report.unfinished[:20])
+        more = " …" if len(report.unfinished) > 20 else ""
+        typer.echo(
+            f"{len(report.unfinished)} action(s) started without a recorded outcome "
+            f"(stopped mid-way; check them by hand): entries {listed}{more}"
+        )
 
 
 @audit_app.command("show")

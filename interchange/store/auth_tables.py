@@ -41,6 +41,9 @@ ROLES = ("viewer", "operator", "admin")
 ALL_TENANTS = "*"
 TOKEN_PREFIX = "ixt_"
 GENESIS = "0" * 64
+#: The result of the entry written before an action runs; its outcome entry names it in
+#: ``detail["started"]`` (see ``interchange.api.actions``).
+STARTED = "started"
 
 users = Table(
     "users",
@@ -217,6 +220,9 @@ class AuditReport:
     head_hash: str
     broken_seq: int | None = None
     reason: str | None = None
+    #: Actions whose "started" entry has no outcome entry: the process stopped (a crash)
+    #: between the two, so whether the action took effect must be checked by hand.
+    unfinished: tuple[int, ...] = ()
 
 
 def canonical_detail(detail: dict[str, Any] | None) -> str:
@@ -299,6 +305,7 @@ def list_audit(
 def verify_audit(conn: Connection) -> AuditReport:
     """Walk the chain from the first entry; report the first entry that breaks it."""
     prev, expected, count = GENESIS, 1, 0
+    started: set[int] = set()
     for row in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
         if row.seq != expected:
             return AuditReport(False, count, prev, expected, f"entry {expected} is missing")
@@ -311,13 +318,17 @@ def verify_audit(conn: Connection) -> AuditReport:
         if digest != row.hash:
             return AuditReport(False, count, prev, row.seq, "its content does not match its hash")
         prev, expected, count = row.hash, expected + 1, count + 1
+        if row.result == STARTED:
+            started.add(int(row.seq))
+        elif started and '"started":' in row.detail:
+            started.discard(json.loads(row.detail).get("started"))
     head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
     head_seq, head_hash = (0, GENESIS) if head is None else (int(head.seq), head.hash)
     if head_seq != count or head_hash != prev:
         return AuditReport(
             False, count, prev, count + 1, f"the log ends at {count} but the head says {head_seq}"
         )
-    return AuditReport(True, count, prev)
+    return AuditReport(True, count, prev, unfinished=tuple(sorted(started)))
 
 
 def check_audit(conn: Connection) -> AuditReport:

@@ -211,3 +211,50 @@ def test_cli_users_and_audit_verify(
     assert (
         broken.stderr.strip() == "error: audit entry 1 broken: its content does not match its hash"
     )
+
+
+def test_every_action_leaves_a_trace_even_when_interrupted(
+    db: tuple[str, Engine], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An action is announced ("started") before it runs and closed by its outcome; one that
+    never got an outcome (the process died mid-way) is reported, the chain stays intact."""
+    from interchange.api.actions import Actions
+    from interchange.delivery.outbox import Submitted
+    from interchange.errors import DeliveryError
+
+    url, engine = db
+    tenant = "000.00.13.H53"
+    with engine.begin() as conn:
+        user = auth.add_user(conn, "lan", "operator", [tenant]).user
+    actions = Actions(engine)
+
+    def done() -> Submitted:
+        return Submitted(document_pk=1, document_id="d-1", delivery_ids=(1, 2))
+
+    def refused() -> Submitted:
+        raise DeliveryError("nothing to send")
+
+    def power_cut() -> Submitted:
+        raise RuntimeError("the process stops here")
+
+    actions.submit(user, tenant, done, {"file": "a.pdf"})
+    with pytest.raises(DeliveryError):
+        actions.submit(user, tenant, refused, {"file": "b.pdf"})
+    with pytest.raises(RuntimeError):
+        actions.submit(user, tenant, power_cut, {"file": "c.pdf"})
+    with engine.connect() as conn:
+        entries = auth.list_audit(conn, 10)[::-1]
+        report = auth.check_audit(conn)
+    assert [(e.seq, e.result) for e in entries] == [
+        (1, "started"),
+        (2, "ok"),
+        (3, "started"),
+        (4, "refused: delivery"),
+        (5, "started"),
+    ]
+    assert '"started":1' in entries[1].detail and '"started":3' in entries[3].detail
+    assert report.ok and report.count == 5
+    assert report.unfinished == (5,)
+    code, out, _ = _main(["audit", "verify", "--db", url], capsys)
+    assert code == 0
+    assert "1 action(s) started without a recorded outcome" in out and "entries 5" in out

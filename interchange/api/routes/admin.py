@@ -120,4 +120,10 @@ def list_audit(
 )
 def verify_audit(user: Admin, conn: Conn) -> AuditVerifyOut:
     r = auth.verify_audit(conn)
-    return AuditVerifyOut(ok=r.ok, count=r.count, broken_seq=r.broken_seq, reason=r.reason)
+    return AuditVerifyOut(
+        ok=r.ok,
+        count=r.count,
+        broken_seq=r.broken_seq,
+        reason=r.reason,
+        unfinished=list(r.unfinished),
+    )
