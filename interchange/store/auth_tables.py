@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     insert,
     select,
     update,
@@ -162,14 +163,25 @@ def add_user(
     return NewUser(User(int(user_id), name, role, tuple(scopes), now), token)
 
 
+# Every API request looks its caller up: one statement, built once.
+_BY_TOKEN = (
+    select(users, user_tenants.c.tenant)
+    .outerjoin(user_tenants, user_tenants.c.user_id == users.c.id)
+    .where(users.c.token_hash == bindparam("token_hash"))
+    .order_by(user_tenants.c.tenant)
+)
+
+
 def find_user_by_token(conn: Connection, token: str) -> User | None:
     """The active user holding this token, or None (unknown, malformed or revoked)."""
     if not token or len(token) > 512:
         return None
-    row = conn.execute(select(users).where(users.c.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
+    rows = conn.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).all()
+    if not rows or rows[0].revoked_at is not None:
         return None
-    return _load_user(conn, row)
+    r = rows[0]
+    scope = tuple(row.tenant for row in rows if row.tenant is not None)
+    return User(r.id, r.name, r.role, scope, r.created_at, r.revoked_at)
 
 
 def get_user(conn: Connection, user_id: int) -> User | None:
