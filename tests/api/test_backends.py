@@ -110,3 +110,39 @@ def test_api_on_postgres(pg_url: str, tmp_path: Path) -> None:
         assert c.get("/api/v1/audit/verify", headers=root).json()["ok"] is True
     finally:
         world.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_dashboard_and_detail_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    """The pages a clerk opens, and the detail's plain-data path, on PostgreSQL."""
+    import datetime as dt
+    import json
+
+    from pydantic_core import to_json
+
+    from interchange.api.queries import Scope, sent_detail_data
+    from interchange.api.schemas import DocumentDetail
+    from tests.web.conftest import client as web_client
+    from tests.web.conftest import login
+
+    world = build_world(tmp_path, url=pg_url)
+    try:
+        with world.engine.connect() as conn:
+            data = sent_detail_data(conn, Scope(None), world.ids["directive"], dt.date.today())
+        assert data is not None and len(data["deliveries"]) == 7
+        published = json.loads(DocumentDetail.model_validate(data).model_dump_json())
+        assert json.loads(to_json(data)) == published
+        assert web_client(world).get("/ui/", follow_redirects=False).status_code == 303
+        c = login(world, "root")
+        pages = {
+            "/ui/": "000.00.13.H53",
+            "/ui/documents": "STTTT",
+            f"/ui/documents/{world.ids['directive']}": "000.00.35.H53",
+            "/ui/inbox": A,
+            f"/ui/inbox/{world.ids[f'inbox:{A}']}": A,
+        }
+        for path, expected in pages.items():
+            r = c.get(path)
+            assert r.status_code == 200 and expected in r.text, path
+    finally:
+        world.engine.dispose()
