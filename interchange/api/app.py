@@ -142,6 +142,9 @@ def create_api_app(
 def app_from_env() -> FastAPI:
     """``uvicorn --factory interchange.api.app:app_from_env``: settings from ``INTERCHANGE_API_*``
     (at least ``INTERCHANGE_API_DATABASE_URL``); no signing keys, so answers are refused."""
+    from ..gctune import tune_for_server
     from .config import load_settings
 
-    return create_api_app(load_settings())
+    app = create_api_app(load_settings())
+    tune_for_server()
+    return app
