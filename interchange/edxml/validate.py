@@ -110,7 +110,9 @@ def validate_envelope(root: etree._Element, kind_of: MessageKind | None = None) 
 
     ``kind_of``: the message kind when the caller already knows it (``read_tree``'s check
     hook); otherwise it is read from the tree (NotEdXMLError if there is no envelope)."""
-    kind = (kind_of or message_kind(root)).value
+    # A StrEnum member is its value as a key and in text (``.value`` is a Python-level
+    # descriptor: skipped on this hot path).
+    kind: str = kind_of or message_kind(root)
     schema = schema_for(kind)
     if schema.validate(root):
         return

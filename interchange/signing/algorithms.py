@@ -79,14 +79,25 @@ SIGNATURE_METHODS: dict[str, SignatureMethod] = {
     )
 }
 BY_NAME = {m.name: m for m in SIGNATURE_METHODS.values()}
+# Stateless parameter objects, made once instead of per verification.
+_PKCS1V15 = padding.PKCS1v15()
+_HASHES: dict[type[hashes.HashAlgorithm], hashes.HashAlgorithm] = {
+    m.hash: m.hash() for m in SIGNATURE_METHODS.values()
+}
 
 
-_HASHLIB = {SHA256: "sha256", SHA384: "sha384", SHA512: "sha512", SHA1: "sha1"}
+_HASHLIB = {
+    SHA256: hashlib.sha256,
+    SHA384: hashlib.sha384,
+    SHA512: hashlib.sha512,
+    SHA1: hashlib.sha1,
+}
 
 
 def digest_of(uri: str, data: bytes) -> bytes:
-    # hashlib (OpenSSL underneath too) has less per-call overhead than cryptography's Hash.
-    return hashlib.new(_HASHLIB[uri], data).digest()
+    # hashlib (OpenSSL underneath too) has less per-call overhead than cryptography's Hash;
+    # its named constructors less than hashlib.new(name).
+    return _HASHLIB[uri](data).digest()
 
 
 def _ec_size(key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) -> int:
@@ -112,7 +123,7 @@ def verify_raw(method: SignatureMethod, key: object, value: bytes, data: bytes) 
         if method.family == "rsa":
             if not isinstance(key, rsa.RSAPublicKey):
                 return False
-            key.verify(value, data, padding.PKCS1v15(), method.hash())
+            key.verify(value, data, _PKCS1V15, _HASHES[method.hash])
             return True
         if not isinstance(key, ec.EllipticCurvePublicKey):
             return False
@@ -121,7 +132,7 @@ def verify_raw(method: SignatureMethod, key: object, value: bytes, data: bytes) 
             return False
         r = int.from_bytes(value[:size], "big")
         s = int.from_bytes(value[size:], "big")
-        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(method.hash()))
+        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(_HASHES[method.hash]))
         return True
     except (InvalidSignature, ValueError):
         return False

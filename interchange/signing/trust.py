@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from ..errors import (
+    CertificateError,
     ConfigError,
     CrlError,
     ExpiredCertificateError,
@@ -139,7 +140,10 @@ class TrustStore:
         hit = self._cache.get(leaf.fingerprint)
         if hit is not None and hit.valid_from <= now < hit.valid_until:
             return hit
-        result = self._validate(leaf, pool, now)
+        try:
+            result = self._validate(leaf, pool, now)
+        except ValueError as exc:  # cryptography parses names and extensions lazily
+            raise CertificateError(f"a certificate in the path cannot be parsed: {exc}") from None
         if len(self._cache) >= self._max_cache:
             self._cache.clear()
         self._cache[leaf.fingerprint] = result

@@ -12,16 +12,18 @@ element taken out and any stripped hops removed: exactly the content the digest 
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import hmac
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
 from ..edxml.model import DSIG_NS, EDXML_NS
+from ..edxml.read import b64decode_strict
 from ..errors import (
     AlgorithmNotAllowedError,
     CertificateError,
@@ -36,7 +38,7 @@ from ..errors import (
 )
 from ..safexml import XmlLimits, parse_bytes
 from . import algorithms as alg
-from .policy import VerifyPolicy, normalize_fingerprint
+from .policy import VerifyPolicy
 from .sign import SIGNATURE_TAGS, c14n
 from .trust import CertInfo, cert_info_b64
 
@@ -66,11 +68,9 @@ class VerifiedDocument:
     signature: etree._Element  # the Signature element, detached
 
 
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    """SignedInfo and friends, after the structural and algorithm checks."""
+class _SignedInfo(NamedTuple):
+    """What SignedInfo says, after the structural and algorithm checks."""
 
-    signed_info: etree._Element
     c14n_uri: str
     si_exclusive: bool
     si_prefixes: tuple[str, ...]
@@ -78,6 +78,15 @@ class _Parsed:
     doc_exclusive: bool
     doc_prefixes: tuple[str, ...]
     digest_uri: str
+    digest_text: str | bytes | None  # DigestValue, still base64
+    octets: bytes | None  # canonical SignedInfo, when the profile fast path made it
+
+
+class _Parsed(NamedTuple):
+    """The Signature, after the structural and algorithm checks (a tuple: built per call)."""
+
+    signed_info: etree._Element
+    info: _SignedInfo
     digest_value: bytes
     signature_value: bytes
     certs: tuple[CertInfo, ...]
@@ -134,29 +143,28 @@ def _verify(root: etree._Element, policy: VerifyPolicy) -> VerifiedDocument:
             "the Signature is not a child of edXML/edXMLEnvelope/edXMLHeader"
         )
     parsed = _parse_signature(sig, "{" + ns + "}", policy)
+    info = parsed.info
 
     # SignatureValue over canonical SignedInfo. The leaf is the KeyInfo certificate whose
     # key verifies; a bare KeyValue was already refused (an attacker's own key proves nothing).
-    si_bytes = c14n(parsed.signed_info, parsed.si_exclusive, parsed.si_prefixes)
-    leaf = next(
-        (
-            c
-            for c in parsed.certs
-            if alg.verify_raw(parsed.method, c.public_key, parsed.signature_value, si_bytes)
-        ),
-        None,
-    )
-    if leaf is None:
+    si_bytes = info.octets
+    if si_bytes is None:
+        si_bytes = _canonical(parsed.signed_info, info.si_exclusive, info.si_prefixes)
+    method = info.method
+    for leaf in parsed.certs:
+        if alg.verify_raw(method, leaf.public_key, parsed.signature_value, si_bytes):
+            break
+    else:
         raise SignatureValueError("the SignatureValue does not verify with a KeyInfo certificate")
     key_size = getattr(leaf.public_key, "key_size", 0)
-    if parsed.method.family == "rsa" and key_size < alg.MIN_RSA_BITS:
+    if method.family == "rsa" and key_size < alg.MIN_RSA_BITS:
         raise AlgorithmNotAllowedError(f"RSA key of {key_size} bits; at least 2048 required")
 
     # Certificate path to a configured anchor, validity, key usage, CRLs (cached per leaf).
     # KeyInfo's other certificates are only candidates for intermediates: an attacker's own
-    # CA there never reaches an anchor.
-    pool = tuple(c for c in parsed.certs if c is not leaf)
-    chain = policy.trust.validate(leaf, pool, policy.current_time())
+    # CA there never reaches an anchor. (The pool may include the leaf itself: path building
+    # never revisits a certificate already in the path.)
+    chain = policy.trust.validate(leaf, parsed.certs, policy.current_time())
 
     # Digest over the whole document minus the Signature element (URI="" + enveloped).
     _detach(sig)
@@ -178,10 +186,10 @@ def _verify(root: etree._Element, policy: VerifyPolicy) -> VerifiedDocument:
         signer_organ=organ,
         certificate_fingerprint=leaf.fingerprint,
         not_after=chain.not_after,
-        signature_algorithm=parsed.method.uri,
-        signature_algorithm_name=parsed.method.name,
-        digest_algorithm=parsed.digest_uri,
-        c14n_algorithm=parsed.c14n_uri,
+        signature_algorithm=method.uri,
+        signature_algorithm_name=method.name,
+        digest_algorithm=info.digest_uri,
+        c14n_algorithm=info.c14n_uri,
         stripped_hops=stripped,
     )
     return VerifiedDocument(result, root, sig)
@@ -190,9 +198,22 @@ def _verify(root: etree._Element, policy: VerifyPolicy) -> VerifiedDocument:
 # -- structure ---------------------------------------------------------------------------
 
 
-def _children(el: etree._Element, ns: str, names: Sequence[str], what: str) -> list[etree._Element]:
+_EXPECTED: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _children(
+    el: etree._Element, ns: str, names: tuple[str, ...], what: str
+) -> list[etree._Element]:
     """Element children, which must be exactly ``names`` in order (``?`` suffix: optional)."""
-    kids = [c for c in el if isinstance(c.tag, str)]
+    # Fast path: every child present, in order, nothing else (comments, PIs): one list of
+    # tags compared at once. Anything else takes the general walk below (same verdicts).
+    full = _EXPECTED.get((ns, names))
+    if full is None:
+        full = _EXPECTED[ns, names] = tuple(ns + n.rstrip("?") for n in names)
+    kids = list(el)
+    if len(kids) == len(full) and [c.tag for c in kids] == list(full):
+        return kids
+    kids = [c for c in kids if isinstance(c.tag, str)]
     out: list[etree._Element] = []
     i = 0
     for name in names:
@@ -229,18 +250,69 @@ def _c14n_of(el: etree._Element, exc_ns: str) -> tuple[str, bool, tuple[str, ...
     return uri, exclusive, prefixes
 
 
-def _b64(text: str | None, what: str) -> bytes:
+def _b64(text: str | bytes | None, what: str) -> bytes:
+    """Strict base64 (``b64decode(validate=True)``), whitespace allowed between characters
+    (line-wrapped values from other signers). The unwrapped form is tried first, unchanged."""
+    if not text:
+        return b""
     try:
-        return base64.b64decode("".join((text or "").split()), validate=True)
+        return b64decode_strict(text)
+    except (binascii.Error, ValueError):
+        pass
+    joined = b"".join(text.split()) if isinstance(text, bytes) else "".join(text.split())
+    try:
+        return b64decode_strict(joined)
     except (binascii.Error, ValueError):
         raise SignatureStructureError(f"{what} is not base64") from None
 
 
+def _canonical(
+    node: etree._Element | etree._ElementTree, exclusive: bool, prefixes: Sequence[str] = ()
+) -> bytes:
+    """c14n, with libxml2's refusals (e.g. a relative namespace URI) as a typed error."""
+    try:
+        return c14n(node, exclusive, prefixes)
+    except etree.C14NError:
+        raise SignatureStructureError("the signed content cannot be canonicalized") from None
+
+
+_SIGNATURE_NAMES = ("SignedInfo", "SignatureValue", "KeyInfo?")
+
+
 def _parse_signature(sig: etree._Element, ns: str, policy: VerifyPolicy) -> _Parsed:
     # No Object: the profile signs the document, nothing inside the signature itself.
-    signed_info, sig_value, key_info = _children(
-        sig, ns, ("SignedInfo", "SignatureValue", "KeyInfo?"), "Signature"
+    signed_info, sig_value, key_info = _children(sig, ns, _SIGNATURE_NAMES, "Signature")
+    info = _profile_signed_info(signed_info, policy) if ns == _DS else None
+    if info is None:
+        info = _signed_info(signed_info, ns, policy)
+
+    if key_info is None:
+        raise MissingCertificateError("the signature carries no KeyInfo certificate")
+    # = findall("X509Data/X509Certificate") in document order, without ElementPath's
+    # Python-level path machinery.
+    cert_tag = ns + "X509Certificate"
+    cert_els = [c for x in key_info.iterchildren(ns + "X509Data") for c in x.iterchildren(cert_tag)]
+    if not cert_els:
+        raise MissingCertificateError("KeyInfo has no X509Certificate (a bare key proves nothing)")
+    if len(cert_els) > MAX_KEYINFO_CERTS:
+        raise SignatureStructureError(f"more than {MAX_KEYINFO_CERTS} certificates in KeyInfo")
+    certs = []
+    for el in cert_els:
+        try:
+            certs.append(cert_info_b64(el.text or ""))
+        except ValueError:  # binascii.Error is a ValueError
+            raise CertificateError("a KeyInfo certificate is not valid DER") from None
+    return _Parsed(
+        signed_info,
+        info,
+        _b64(info.digest_text, "DigestValue"),
+        _b64(sig_value.text, "SignatureValue"),
+        tuple(certs),
     )
+
+
+def _signed_info(signed_info: etree._Element, ns: str, policy: VerifyPolicy) -> _SignedInfo:
+    """SignedInfo, element by element: every check, every refusal with its own error."""
     c14n_el, method_el, ref = _children(
         signed_info, ns, ("CanonicalizationMethod", "SignatureMethod", "Reference"), "SignedInfo"
     )
@@ -281,27 +353,7 @@ def _parse_signature(sig: etree._Element, ns: str, policy: VerifyPolicy) -> _Par
         raise AlgorithmNotAllowedError(f"digest {digest_uri!r} is not allowed")
     if digest_uri in alg.LEGACY_DIGESTS and not policy.allow_sha1:
         raise AlgorithmNotAllowedError("sha1 digests are allowed only for legacy peers")
-
-    if key_info is None:
-        raise MissingCertificateError("the signature carries no KeyInfo certificate")
-    # = findall("X509Data/X509Certificate") in document order, without ElementPath's
-    # Python-level path machinery.
-    cert_tag = ns + "X509Certificate"
-    cert_els = [
-        c for x in key_info.iterchildren(ns + "X509Data") for c in x.iterchildren(cert_tag)
-    ]
-    if not cert_els:
-        raise MissingCertificateError("KeyInfo has no X509Certificate (a bare key proves nothing)")
-    if len(cert_els) > MAX_KEYINFO_CERTS:
-        raise SignatureStructureError(f"more than {MAX_KEYINFO_CERTS} certificates in KeyInfo")
-    certs = []
-    for el in cert_els:
-        try:
-            certs.append(cert_info_b64(el.text or ""))
-        except ValueError:  # binascii.Error is a ValueError
-            raise CertificateError("a KeyInfo certificate is not valid DER") from None
-    return _Parsed(
-        signed_info,
+    return _SignedInfo(
         c14n_uri,
         si_exclusive,
         si_prefixes,
@@ -309,9 +361,87 @@ def _parse_signature(sig: etree._Element, ns: str, policy: VerifyPolicy) -> _Par
         doc_exclusive,
         doc_prefixes,
         digest_uri,
-        _b64(digest_value.text, "DigestValue"),
-        _b64(sig_value.text, "SignatureValue"),
-        tuple(certs),
+        digest_value.text,
+        None,
+    )
+
+
+# -- the profile's SignedInfo in one comparison --------------------------------------------
+#
+# Walking SignedInfo element by element (above) is ~40 lxml calls. The profile's SignedInfo
+# has one canonical form, so for it one regular-expression match over its exclusive c14n
+# (which the signature check needs anyway) says the same thing. Accept-only: any difference
+# (another prefix binding, an attribute more, whitespace, a PI, InclusiveNamespaces, inclusive
+# c14n declared, a URI off the allow-list) returns None and the element walk decides, with
+# its own error. Why a match implies everything the walk checks: exclusive c14n writes every
+# element with its prefix and declares a prefix wherever its binding changes, writes every
+# attribute (sorted) and every text and PI; comments were removed before verification. So the
+# match pins: SignedInfo, CanonicalizationMethod (exclusive c14n, empty), SignatureMethod
+# (empty), one Reference with URI="" holding Transforms (enveloped, then optionally one empty
+# c14n), DigestMethod (empty) and DigestValue (base64 characters), all in the xmldsig
+# namespace, nothing else. The captured URIs then pass the same allow-lists as the walk.
+
+_DS = "{" + DSIG_NS + "}"
+_METHODS_B = {uri.encode(): m for uri, m in alg.SIGNATURE_METHODS.items()}
+_C14N_B = {uri.encode(): exclusive for uri, exclusive in alg.C14N_ALGORITHMS.items()}
+_DIGESTS_B = {uri.encode(): uri for uri in alg.DIGEST_NAMES}
+
+
+def _si_pattern() -> re.Pattern[bytes]:
+    """One pattern for any prefix: group 1 is SignedInfo's prefix (absent: the default
+    namespace), and every element after it carries the same one (a conditional
+    backreference: no pattern per prefix, nothing a sender can make us compile)."""
+    p = r"(?(1)\1:)"
+
+    def empty(name: str, algorithm: str) -> str:
+        return "<" + p + name + ' Algorithm="' + algorithm + '"></' + p + name + ">"
+
+    uri = '([^"<>&]*)'  # captured, then looked up in the allow-lists
+    source = (
+        r"<(?:([^\s:<>=\"'/&]+):)?SignedInfo xmlns(?(1):\1)="
+        + re.escape(f'"{DSIG_NS}">')
+        + empty("CanonicalizationMethod", re.escape(alg.EXC_C14N))
+        + empty("SignatureMethod", uri)
+        + f'<{p}Reference URI=""><{p}Transforms>'
+        + empty("Transform", re.escape(alg.ENVELOPED))
+        + "(?:"
+        + empty("Transform", uri)
+        + ")?"
+        + f"</{p}Transforms>"
+        + empty("DigestMethod", uri)
+        + f"<{p}DigestValue>([A-Za-z0-9+/=]*)</{p}DigestValue>"
+        + f"</{p}Reference></{p}SignedInfo>"
+    )
+    return re.compile(source.encode())
+
+
+_SI_PATTERN = _si_pattern()
+
+
+def _profile_signed_info(signed_info: etree._Element, policy: VerifyPolicy) -> _SignedInfo | None:
+    """The profile's SignedInfo, checked in one match (see above); None: walk it instead."""
+    try:
+        octets = c14n(signed_info, True)
+    except etree.C14NError:
+        return None
+    m = _SI_PATTERN.fullmatch(octets)
+    if m is None:
+        return None
+    _, method_b, transform_b, digest_b, digest_text = m.groups()
+    method = _METHODS_B.get(method_b)
+    digest_uri = _DIGESTS_B.get(digest_b)
+    if method is None or digest_uri is None:
+        return None
+    if (method.legacy or digest_uri in alg.LEGACY_DIGESTS) and not policy.allow_sha1:
+        return None
+    doc_exclusive = False  # one transform: node-set to octets is inclusive c14n 1.0
+    if transform_b is not None:
+        exclusive = _C14N_B.get(transform_b)
+        if exclusive is None:
+            return None
+        doc_exclusive = exclusive
+    return _SignedInfo(
+        alg.EXC_C14N, True, (), method, doc_exclusive, (), digest_uri, digest_text, octets
     )
 
 
@@ -336,9 +466,11 @@ def _detach(el: etree._Element) -> None:
 def _check_digest(
     root: etree._Element, header: etree._Element, parsed: _Parsed, policy: VerifyPolicy
 ) -> tuple[tuple[str, str], ...]:
+    info = parsed.info
+
     def matches() -> bool:
-        octets = c14n(root.getroottree(), parsed.doc_exclusive, parsed.doc_prefixes)
-        return hmac.compare_digest(alg.digest_of(parsed.digest_uri, octets), parsed.digest_value)
+        octets = _canonical(root.getroottree(), info.doc_exclusive, info.doc_prefixes)
+        return hmac.compare_digest(alg.digest_of(info.digest_uri, octets), parsed.digest_value)
 
     if matches():
         return ()
@@ -414,9 +546,11 @@ def _from_organ_ids(header: etree._Element) -> list[etree._Element]:
 def _signer_organ(leaf: CertInfo, policy: VerifyPolicy) -> str:
     """The agency the certificate speaks for: an operator's explicit mapping wins (real CAs
     put other identifiers in UID), else the subject's single UID attribute."""
-    mapped = policy.organ_bindings.get(normalize_fingerprint(leaf.fingerprint))
-    if mapped:
-        return mapped
+    if policy.organ_bindings:
+        # CertInfo.fingerprint is already lowercase hex, the form the policy's keys are in.
+        mapped = policy.organ_bindings.get(leaf.fingerprint)
+        if mapped:
+            return mapped
     uids = leaf.uids
     if len(uids) != 1 or not uids[0].strip():
         raise SignerBindingError("the certificate carries no single UID agency code and no mapping")
