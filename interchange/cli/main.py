@@ -32,6 +32,7 @@ _GROUPS = (
     "interchange.cli.node",  # serve, db upgrade
     "interchange.cli.demo",  # demo [--serve]
     "interchange.cli.operator",  # status, inbox, send, users, audit
+    "interchange.cli.api",  # api serve
 )
 
 for _name in _GROUPS:

@@ -115,11 +115,11 @@ def test_api_on_postgres(pg_url: str, tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_dashboard_and_detail_on_postgres(pg_url: str, tmp_path: Path) -> None:
     """The pages a clerk opens, and the detail's plain-data path, on PostgreSQL."""
-    import datetime as dt
     import json
 
     from pydantic_core import to_json
 
+    from interchange.api.deps import today
     from interchange.api.queries import Scope, sent_detail_data
     from interchange.api.schemas import DocumentDetail
     from tests.web.conftest import client as web_client
@@ -128,7 +128,7 @@ def test_dashboard_and_detail_on_postgres(pg_url: str, tmp_path: Path) -> None:
     world = build_world(tmp_path, url=pg_url)
     try:
         with world.engine.connect() as conn:
-            data = sent_detail_data(conn, Scope(None), world.ids["directive"], dt.date.today())
+            data = sent_detail_data(conn, Scope(None), world.ids["directive"], today())
         assert data is not None and len(data["deliveries"]) == 7
         published = json.loads(DocumentDetail.model_validate(data).model_dump_json())
         assert json.loads(to_json(data)) == published

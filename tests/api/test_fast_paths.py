@@ -3,7 +3,6 @@ be exactly what the published model would give, timestamps with their offset inc
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic_core import to_json
 from sqlalchemy import insert, select
 
+from interchange.api.deps import today
 from interchange.api.queries import Scope, SentFilter, list_sent_data, sent_detail_data
 from interchange.api.schemas import DocumentDetail, DocumentPage
 from interchange.store.ops import utcnow
@@ -52,9 +52,9 @@ def with_status(world: World) -> World:
 
 @pytest.mark.parametrize("key", ["directive", f"sent:{A}"])
 def test_detail_data_is_the_published_model(with_status: World, key: str) -> None:
-    today = dt.date.today()
+    day = today()
     with with_status.engine.connect() as conn:
-        data = sent_detail_data(conn, EVERYONE, with_status.ids[key], today)
+        data = sent_detail_data(conn, EVERYONE, with_status.ids[key], day)
     assert data is not None
     assert set(data) == set(DocumentDetail.model_fields)
     assert json.loads(to_json(data)) == _as_published(DocumentDetail, data)
@@ -69,7 +69,7 @@ def test_detail_data_is_the_published_model(with_status: World, key: str) -> Non
 )
 def test_list_data_is_the_published_model(world: World, f: SentFilter) -> None:
     with world.engine.connect() as conn:
-        data = list_sent_data(conn, EVERYONE, f, dt.date.today())
+        data = list_sent_data(conn, EVERYONE, f, today())
     assert data["items"], "the world has documents for every filter used here"
     assert json.loads(to_json(data)) == _as_published(DocumentPage, data)
 
@@ -84,7 +84,7 @@ def test_api_answers_the_published_model(with_status: World, client: TestClient)
             conn,
             EVERYONE,
             pk,
-            dt.date.today(),
+            today(),
             client.app.state.names,  # type: ignore[attr-defined]
         )
     assert r.json() == _as_published(DocumentDetail, data)
