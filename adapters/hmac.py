@@ -113,7 +113,11 @@ def sdk_hash_file(data: bytes) -> str:
 
 def hash_file_matches(header: str, data: bytes) -> bool:
     """True when ``header`` is the SHA-256 of ``data`` in the SDK's unpadded or plain hex form."""
-    digest = hashlib.sha256(data).digest()
+    return hash_file_matches_digest(header, hashlib.sha256(data).digest())
+
+
+def hash_file_matches_digest(header: str, digest: bytes) -> bool:
+    """``hash_file_matches`` for a SHA-256 already computed (the hub stores by it too)."""
     value = header.strip().lower().encode("ascii", "replace")
     plain = digest.hex().encode()
     unpadded = "".join(format(b, "x") for b in digest).encode()
