@@ -18,6 +18,9 @@ Decisions worth knowing:
   map per object: a client must build a new service object per cycle, or it goes stale
   after the skew window (``--skew`` widens it) and two identical consecutive calls on one
   object look like a replay.
+- The REST operations are dispatched by ``HubApp`` itself (exact path and method), before
+  FastAPI's middleware and router; their statements are built once (``_Statements``). A
+  fan-out is thousands of tiny calls, and those layers cost as much as the work.
 - Refusals are HTTP 200 with ``status: FAIL`` (the SDK's sender throws on other codes before
   reading the body); internal failures are HTTP 500, which clients retry.
 """

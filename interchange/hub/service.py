@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 from starlette.concurrency import run_in_threadpool
 
 from adapters.base import AgencyInfo
@@ -155,6 +156,67 @@ def parse_to(value: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.replace(";", ",").split(",") if p.strip())
 
 
+class _Statements:
+    """The hot paths' statements, built once with bind parameters: building a ``select``
+    per request (coercions, cache keys) cost more than executing it."""
+
+    def __init__(self, list_limit: int) -> None:
+        q, m, b = hub_queue, hub_messages, hub_blobs
+        mine: BindParameter[list[str]] = bindparam("mine", expanding=True)
+        self.insert_message = insert(m)
+        self.insert_queue = insert(q)
+        self.pending = (
+            select(
+                q.c.id,
+                q.c.from_organ,
+                q.c.recipient,
+                q.c.message_type,
+                q.c.state,
+                q.c.created_at,
+                q.c.updated_at,
+                q.c.substituted_from,
+                q.c.addressed_to,
+                m.c.id.label("mid"),
+                m.c.service_type,
+                m.c.document_id,
+                m.c.hub_id,
+                m.c.received_at,
+                m.c.sha256,
+            )
+            .join(m, m.c.id == q.c.message_id)
+            .where(q.c.recipient.in_(mine), q.c.state == "pending")
+            .order_by(q.c.created_at, q.c.id)
+            .limit(list_limit)
+        )
+        self.pending_of_kind = self.pending.where(q.c.message_type == bindparam("kind"))
+        self.count = (
+            select(func.count())
+            .select_from(q)
+            .where(
+                q.c.recipient.in_(mine),
+                q.c.state == "pending",
+                q.c.message_type == bindparam("kind"),
+            )
+        )
+        self.fetch = (
+            select(b.c.data, q.c.recipient, m.c.sha256)
+            .select_from(q)
+            .join(m, m.c.id == q.c.message_id)
+            .join(b, b.c.sha256 == m.c.sha256)
+            .where(q.c.id == bindparam("doc_id"))
+        )
+        self.acknowledge = (
+            update(q)
+            .where(q.c.id == bindparam("doc_id"))
+            .values(
+                state=bindparam("b_state"),
+                acked_at=bindparam("b_now"),
+                updated_at=bindparam("b_now"),
+            )
+            .returning(q.c.recipient)
+        )
+
+
 class HubService:
     """One per app: config read once, one engine, one replay cache."""
 
@@ -181,6 +243,8 @@ class HubService:
             if self.engine.dialect.name == "postgresql"
             else sqlite_insert(hub_blobs).on_conflict_do_nothing(index_elements=["sha256"])
         )
+        self._sql = _Statements(config.list_limit)
+        self._sorted: dict[str, list[str]] = {}
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store call from a handler: inline on SQLite, in the thread pool otherwise.
@@ -224,6 +288,13 @@ class HubService:
     def organs(self, systemid: str) -> frozenset[str]:
         return self.routing.organs_of.get(systemid, frozenset())
 
+    def _sorted_organs(self, systemid: str) -> list[str]:
+        """``sorted(organs(systemid))``, once per system (a node's 705 districts, every poll)."""
+        held = self._sorted.get(systemid)
+        if held is None:
+            held = self._sorted[systemid] = sorted(self.organs(systemid))
+        return held
+
     # --- send ------------------------------------------------------------------------------
 
     def send(
@@ -236,12 +307,16 @@ class HubService:
         from_param: str | None = None,
         to_param: str | None = None,
         service_type: str = "eDoc",
+        digest: str | None = None,
     ) -> str:
-        """Check everything, then store message + queue rows in one transaction; → DocId."""
+        """Check everything, then store message + queue rows in one transaction; → DocId.
+
+        ``digest``: the SHA-256 (hex) of ``data`` when the caller already computed it.
+        """
         kind = (message_type or "edoc").strip().lower()
         if kind not in ("edoc", "status"):
             raise refuse(f"messagetype must be edoc or status, not {message_type[:20]!r}")
-        digest = hashlib.sha256(data).hexdigest()
+        digest = digest or hashlib.sha256(data).hexdigest()
         info = self.routes.get(digest, data)
         if info.kind != kind:
             raise refuse(f"messagetype is {kind} but the file is a {info.kind} message")
@@ -276,7 +351,7 @@ class HubService:
             with self.engine.begin() as conn:
                 conn.execute(self._blob_insert, {"sha256": digest, "data": data, "size": len(data)})
                 conn.execute(
-                    insert(hub_messages),
+                    self._sql.insert_message,
                     {
                         "id": message_id,
                         "sender_system": systemid,
@@ -293,7 +368,7 @@ class HubService:
                         "received_at": now,
                     },
                 )
-                conn.execute(insert(hub_queue), rows)
+                conn.execute(self._sql.insert_queue, rows)
         except IntegrityError:
             raise AuthenticationError(
                 "replayed request: this signature was already used", error_code=E_AUTH
@@ -358,34 +433,11 @@ class HubService:
         mine = self.organs(systemid)
         if not mine:
             return []
-        q = (
-            select(
-                hub_queue.c.id,
-                hub_queue.c.from_organ,
-                hub_queue.c.recipient,
-                hub_queue.c.message_type,
-                hub_queue.c.state,
-                hub_queue.c.created_at,
-                hub_queue.c.updated_at,
-                hub_queue.c.substituted_from,
-                hub_queue.c.addressed_to,
-                hub_messages.c.id.label("mid"),
-                hub_messages.c.service_type,
-                hub_messages.c.document_id,
-                hub_messages.c.hub_id,
-                hub_messages.c.received_at,
-                hub_messages.c.sha256,
-            )
-            .join(hub_messages, hub_messages.c.id == hub_queue.c.message_id)
-            .where(hub_queue.c.recipient.in_(sorted(mine)), hub_queue.c.state == "pending")
-            .order_by(hub_queue.c.created_at, hub_queue.c.id)
-            .limit(self.config.list_limit)
-        )
         kind = (message_type or "").strip().lower()
-        if kind in ("edoc", "status"):
-            q = q.where(hub_queue.c.message_type == kind)
+        q = self._sql.pending_of_kind if kind in ("edoc", "status") else self._sql.pending
+        params = {"mine": self._sorted_organs(systemid), "kind": kind}
         with self.engine.connect() as conn:
-            rows = conn.execute(q).all()
+            rows = conn.execute(q, params).all()
         # rows share few distinct times (a fan-out's rows are written at one instant), and a
         # time-zone conversion per field per row is most of a 1000-row listing's cost
         memo: dict[dt.datetime | None, str] = {}
@@ -422,17 +474,11 @@ class HubService:
         mine = self.organs(systemid)
         if not mine:
             return 0
-        q = (
-            select(func.count())
-            .select_from(hub_queue)
-            .where(
-                hub_queue.c.recipient.in_(sorted(mine)),
-                hub_queue.c.state == "pending",
-                hub_queue.c.message_type == message_type,
-            )
-        )
         with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar_one())
+            count = conn.execute(
+                self._sql.count, {"mine": self._sorted_organs(systemid), "kind": message_type}
+            )
+            return int(count.scalar_one())
 
     def fetch(self, systemid: str, doc_id: str) -> bytes:
         """The stored bytes of one queue item of the caller's; refused if it is not theirs."""
@@ -448,15 +494,8 @@ class HubService:
         """
         if not doc_id:
             raise refuse("docId is required")
-        q = (
-            select(hub_blobs.c.data, hub_queue.c.recipient, hub_messages.c.sha256)
-            .select_from(hub_queue)
-            .join(hub_messages, hub_messages.c.id == hub_queue.c.message_id)
-            .join(hub_blobs, hub_blobs.c.sha256 == hub_messages.c.sha256)
-            .where(hub_queue.c.id == doc_id)
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(q).first()
+            row = conn.execute(self._sql.fetch, {"doc_id": doc_id}).first()
         if row is None or row.recipient not in self.organs(systemid):
             raise refuse(f"no document {doc_id[:64]} in the queue of {systemid}", E_NOT_FOUND)
         if known_sha256 and known_sha256.strip().lower() == row.sha256:
@@ -479,10 +518,7 @@ class HubService:
         with self.engine.connect() as conn:
             with conn.begin() as tx:
                 owner = conn.execute(
-                    update(hub_queue)
-                    .where(hub_queue.c.id == doc_id)
-                    .values(state=state, acked_at=now, updated_at=now)
-                    .returning(hub_queue.c.recipient)
+                    self._sql.acknowledge, {"doc_id": doc_id, "b_state": state, "b_now": now}
                 ).scalar_one_or_none()
                 if owner is None or owner not in mine:
                     tx.rollback()
