@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 STATUS_BATCH = 50
 """Status messages stored per transaction (short enough not to hold SQLite's write lock long)."""
+
+AHEAD = 4
+"""Documents fetched and verified ahead of the store, per inbox thread."""
 
 
 @dataclass
@@ -95,6 +98,13 @@ class Verdicts:
         return fut.result()
 
 
+_RECEIVED = select(documents.c.id).where(
+    documents.c.tenant_id == bindparam("b_tenant"),
+    documents.c.direction == "in",
+    documents.c.dedupe_key == bindparam("b_key"),
+)
+
+
 def response_for(message: EdocMessage) -> ResponseFor:
     header = message.header
     return ResponseFor(
@@ -128,6 +138,7 @@ class Inbox:
         # one pool for the inbox's life: its threads keep their per-thread caches (compiled
         # schemas) from one pass to the next
         self._pool: ThreadPoolExecutor | None = None
+        self._ack_pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
     def _executor(self) -> ThreadPoolExecutor:
@@ -136,12 +147,22 @@ class Inbox:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="inbox")
             return self._pool
 
+    def _acker(self) -> ThreadPoolExecutor:
+        """Threads that acknowledge stored documents (apart: fetches queue on ``_pool``)."""
+        with self._pool_lock:
+            if self._ack_pool is None:
+                self._ack_pool = ThreadPoolExecutor(
+                    max(1, self.threads // 2), thread_name_prefix="inbox-ack"
+                )
+            return self._ack_pool
+
     def close(self) -> None:
         """Stop the inbox's threads (after the current pass)."""
         with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+            pools, self._pool, self._ack_pool = (self._pool, self._ack_pool), None, None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -171,7 +192,7 @@ class Inbox:
             if message_type == "status" and parallel:
                 done = self._statuses(pending)
             elif parallel:
-                done = list(self._executor().map(self._handle_logged, pending))
+                done = self._documents(pending)
             else:
                 done = [self._handle_logged(item) for item in pending]
             result.outcomes.extend(
@@ -179,6 +200,35 @@ class Inbox:
                 for item, outcome in zip(pending, done, strict=True)
                 if outcome is not None
             )
+
+    def _documents(self, pending: list[PendingItem]) -> list[Outcome | None]:
+        """Documents as a pipeline: fetch and verify ahead on the pool, store here one by
+        one, acknowledge behind on the acknowledging threads.
+
+        One thread writes: several threads storing at once only queue on the database's
+        write lock (SQLite's busy wait sleeps), and nobody waits for an acknowledgement's
+        round trip before the next document. Each acknowledgement is still sent only after
+        its own document's transaction committed. At most ``AHEAD`` per thread are fetched
+        ahead of the store (a pass may list a thousand large documents).
+        """
+        pool, acker = self._executor(), self._acker()
+        window = AHEAD * self.threads
+        fetches: dict[int, Future[bytes | None]] = {}
+        acks: list[tuple[int, Future[bool]]] = []
+        done: list[Outcome | None] = []
+        for i, item in enumerate(pending):
+            for j in range(i, min(i + window, len(pending))):
+                if j not in fetches:
+                    fetches[j] = pool.submit(self._prefetch_logged, pending[j])
+            data = fetches.pop(i).result()
+            outcome = None if data is None else self._handle_logged(item, data, ack=False)
+            done.append(outcome)
+            if outcome is not None and outcome != "not-ours":
+                acks.append((i, acker.submit(self._ack_logged, item)))
+        for i, fut in acks:
+            if not fut.result():
+                done[i] = None  # left in the axis queue: a duplicate next pass
+        return done
 
     def _statuses(self, pending: list[PendingItem]) -> list[Outcome | None]:
         """Status messages: fetch and verify in parallel, apply in list order, then ack.
@@ -452,16 +502,8 @@ class Inbox:
 
     def _exists(self, tenant_id: int, key: str) -> bool:
         with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(documents.c.id).where(
-                        documents.c.tenant_id == tenant_id,
-                        documents.c.direction == "in",
-                        documents.c.dedupe_key == key,
-                    )
-                ).first()
-                is not None
-            )
+            row = conn.execute(_RECEIVED, {"b_tenant": tenant_id, "b_key": key}).first()
+        return row is not None
 
     def _insert_doc(
         self,

@@ -14,9 +14,9 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -63,14 +63,7 @@ def store_status(
     now = now or utcnow()
     sha = sha256_hex(data)
     with engine.connect() as conn:
-        if (
-            conn.execute(
-                select(status_messages.c.id).where(
-                    status_messages.c.tenant_id == tenant.id, status_messages.c.sha256 == sha
-                )
-            ).first()
-            is not None
-        ):
+        if conn.execute(_SEEN, {"b_tenant": tenant.id, "b_sha": sha}).first() is not None:
             return "duplicate"
     try:
         opened = codec.open(data)
@@ -123,11 +116,7 @@ def store_statuses(
             for (tenant, data, axis_doc_id), (sha, status, err) in zip(
                 entries, opened, strict=True
             ):
-                seen = conn.execute(
-                    select(status_messages.c.id).where(
-                        status_messages.c.tenant_id == tenant.id, status_messages.c.sha256 == sha
-                    )
-                ).first()
+                seen = conn.execute(_SEEN, {"b_tenant": tenant.id, "b_sha": sha}).first()
                 if seen is not None:
                     out.append("duplicate")
                 elif status is None:
@@ -146,6 +135,55 @@ def store_statuses(
     except (IntegrityError, OperationalError, DeliveryError):
         log.info("status batch of %d failed; storing one by one", len(entries), exc_info=True)
     return [store_status(engine, codec, t, d, axis_doc_id=a, now=now) for t, d, a in entries]
+
+
+_SEEN = select(status_messages.c.id).where(
+    status_messages.c.tenant_id == bindparam("b_tenant"),
+    status_messages.c.sha256 == bindparam("b_sha"),
+)
+# An outgoing document's DocumentId is its dedupe key: the unique index finds it (a query on
+# ``document_id`` let SQLite pick the tenant's whole listing index and scan every document).
+_OUT_EDOC = select(documents.c.id).where(
+    documents.c.tenant_id == bindparam("b_tenant"),
+    documents.c.direction == "out",
+    documents.c.dedupe_key == bindparam("b_doc"),
+    documents.c.message_type == "edoc",
+)
+_BY_RECIPIENT = select(deliveries.c.id, deliveries.c.state, deliveries.c.document_pk).where(
+    deliveries.c.document_pk == bindparam("b_pk"), deliveries.c.recipient == bindparam("b_code")
+)
+_BY_SUBSTITUTED = (
+    select(deliveries.c.id, deliveries.c.state, deliveries.c.document_pk)
+    .where(
+        deliveries.c.document_pk == bindparam("b_pk"),
+        deliveries.c.substituted_from == bindparam("b_code"),
+    )
+    .order_by(deliveries.c.id.desc())
+    .limit(1)
+)
+
+
+def _find_delivery(
+    conn: Connection, tenant_id: int, status: StatusMessage
+) -> Row[*tuple[Any, ...]] | None:
+    """The delivery a status answers: of our document with its DocumentId, to its sender or
+    to the agency that replaced the sender's old code (the newest, if both exist). Each
+    step is one indexed lookup, however many recipients the document has."""
+    doc_pk = conn.execute(
+        _OUT_EDOC, {"b_tenant": tenant_id, "b_doc": status.document_id}
+    ).scalar_one_or_none()
+    if doc_pk is None:
+        return None
+    params = {"b_pk": doc_pk, "b_code": status.sender}
+    found = [
+        r
+        for r in (
+            conn.execute(_BY_RECIPIENT, params).first(),
+            conn.execute(_BY_SUBSTITUTED, params).first(),
+        )
+        if r is not None
+    ]
+    return max(found, key=lambda r: int(r.id)) if found else None
 
 
 def _update_delivery(
@@ -174,18 +212,7 @@ def _try_update_delivery(
     now: dt.datetime,
 ) -> Outcome | None:
     d = deliveries
-    row = conn.execute(
-        select(d.c.id, d.c.state, d.c.document_pk)
-        .join(documents, documents.c.id == d.c.document_pk)
-        .where(
-            documents.c.tenant_id == tenant.id,
-            documents.c.direction == "out",
-            documents.c.message_type == "edoc",
-            documents.c.document_id == status.document_id,
-            or_(d.c.recipient == status.sender, d.c.substituted_from == status.sender),
-        )
-        .order_by(d.c.id.desc())
-    ).first()
+    row = _find_delivery(conn, tenant.id, status)
     if row is None:
         _insert_status_in(
             conn,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import random
 import threading
@@ -19,16 +20,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import BindParameter
 
 from adapters.base import Axis, MessageType, SendReceipt
 
 from ..edxml.model import EdocMessage
 from ..errors import InterchangeError, RefusedError
 from ..store.ops import add_event, update_where, utcnow
-from ..store.tables import deliveries, documents
+from ..store.tables import deliveries, documents, tenants
 from .codec import peek_message
 from .lifecycle import WAITING, Action, State, apply, can_apply
 
@@ -61,6 +64,70 @@ class Claimed:
     message_type: MessageType
     sender: str
     substituted_from: str | None = None
+    # the DocumentId this message belongs to: its own (a new document), its original's
+    # (revoke / update / replace), the one it answers (a status). Sends to one recipient
+    # keep their order within one thread, and only there (``_deliver_parallel``).
+    thread: str | None = None
+
+
+@functools.cache
+def _claim_statements(
+    dialect: str, by_tenant: bool, by_document: bool, limited: bool
+) -> tuple[Any, Any]:
+    """(lease UPDATE … RETURNING id, read of the leased rows), built once per shape with
+    bind parameters: building them per claim cost more than running them (a node polls).
+    Parameter names never equal a column name (an UPDATE would SET such a column)."""
+    d = deliveries
+    now: BindParameter[dt.datetime] = bindparam("b_now")
+    due = and_(
+        d.c.state.in_(sorted(s.value for s in WAITING)),
+        d.c.next_attempt_at <= now,
+        or_(d.c.lease_until.is_(None), d.c.lease_until < now),
+    )
+    if by_tenant:
+        due = and_(due, d.c.tenant_id.in_(bindparam("b_tenants", expanding=True)))
+    if by_document:
+        due = and_(due, d.c.document_pk == bindparam("b_document"))
+    pick = select(d.c.id).where(due).order_by(d.c.next_attempt_at, d.c.id)
+    if limited:
+        pick = pick.limit(bindparam("b_limit"))
+    lease: dict[str, BindParameter[Any]] = {
+        "lease_owner": bindparam("b_owner"),
+        "lease_until": bindparam("b_until"),
+    }
+    if dialect == "postgresql":
+        # A CTE runs once; an ``IN (SELECT … LIMIT … SKIP LOCKED)`` subquery may be re-run by
+        # the planner and lease far more than ``limit`` rows.
+        picked = pick.with_for_update(skip_locked=True).cte("picked")
+        stmt = update(d).where(d.c.id == picked.c.id).values(lease).returning(d.c.id)
+    else:
+        # SQLite: one UPDATE under the database write lock; the subquery runs once
+        stmt = (
+            update(d).where(d.c.id.in_(pick.scalar_subquery()), due).values(lease).returning(d.c.id)
+        )
+    rows = (
+        select(
+            d.c.id,
+            d.c.tenant_id,
+            d.c.document_pk,
+            d.c.recipient,
+            d.c.attempts,
+            d.c.created_at,
+            documents.c.message_type,
+            documents.c.sender,
+            d.c.substituted_from,
+            documents.c.document_id,
+            documents.c.original_document_id,
+            documents.c.bussiness_type,
+        )
+        .join(documents, documents.c.id == d.c.document_pk)
+        .where(d.c.id.in_(bindparam("b_ids", expanding=True)))
+        .order_by(d.c.id)
+    )
+    return stmt, rows
+
+
+_TENANT_COUNT = select(func.count()).select_from(tenants)
 
 
 def claim(
@@ -74,52 +141,32 @@ def claim(
     now: dt.datetime | None = None,
 ) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries (of one document if given) to ``owner``; nobody
-    else gets them while the lease lasts."""
+    else gets them while the lease lasts.
+
+    ``tenant_ids`` (ids of existing tenants) restricts the claim to them; when they are
+    every tenant of the database (a node hosting hundreds of districts usually is alone
+    on its database), the filter is left out: rendering and testing hundreds of ids on
+    every poll cost more than the claim itself.
+    """
     now = now or utcnow()
-    d = deliveries
-    due = and_(
-        d.c.state.in_([s.value for s in WAITING]),
-        d.c.next_attempt_at <= now,
-        or_(d.c.lease_until.is_(None), d.c.lease_until < now),
-    )
-    if tenant_ids is not None:
-        due = and_(due, d.c.tenant_id.in_(list(tenant_ids)))
-    if document_pk is not None:
-        due = and_(due, d.c.document_pk == document_pk)
-    pick = select(d.c.id).where(due).order_by(d.c.next_attempt_at, d.c.id)
-    if limit is not None:
-        pick = pick.limit(limit)
-    lease = {"lease_owner": owner, "lease_until": now + dt.timedelta(seconds=lease_seconds)}
-    if engine.dialect.name == "postgresql":
-        # A CTE runs once; an ``IN (SELECT … LIMIT … SKIP LOCKED)`` subquery may be re-run by
-        # the planner and lease far more than ``limit`` rows.
-        picked = pick.with_for_update(skip_locked=True).cte("picked")
-        stmt = update(d).where(d.c.id == picked.c.id).values(lease).returning(d.c.id)
-    else:
-        # SQLite: one UPDATE under the database write lock; the subquery runs once
-        stmt = (
-            update(d).where(d.c.id.in_(pick.scalar_subquery()), due).values(lease).returning(d.c.id)
-        )
+    ids = sorted(set(tenant_ids)) if tenant_ids is not None else None
+    params: dict[str, Any] = {
+        "b_now": now,
+        "b_owner": owner,
+        "b_until": now + dt.timedelta(seconds=lease_seconds),
+        "b_limit": limit,
+        "b_document": document_pk,
+        "b_tenants": ids,
+    }
     with engine.begin() as conn:
-        ids = [row[0] for row in conn.execute(stmt)]
-        if not ids:
+        by_tenant = ids is not None and conn.execute(_TENANT_COUNT).scalar_one() != len(ids)
+        stmt, read = _claim_statements(
+            engine.dialect.name, by_tenant, document_pk is not None, limit is not None
+        )
+        leased = [row[0] for row in conn.execute(stmt, params)]
+        if not leased:
             return []
-        rows = conn.execute(
-            select(
-                d.c.id,
-                d.c.tenant_id,
-                d.c.document_pk,
-                d.c.recipient,
-                d.c.attempts,
-                d.c.created_at,
-                documents.c.message_type,
-                documents.c.sender,
-                d.c.substituted_from,
-            )
-            .join(documents, documents.c.id == d.c.document_pk)
-            .where(d.c.id.in_(ids))
-            .order_by(d.c.id)
-        ).all()
+        rows = conn.execute(read, {"b_ids": leased}).all()
     return [
         Claimed(
             r.id,
@@ -131,9 +178,18 @@ def claim(
             r.message_type,
             r.sender or "",
             r.substituted_from,
+            _thread_of(r.message_type, r.document_id, r.original_document_id, r.bussiness_type),
         )
         for r in rows
     ]
+
+
+def _thread_of(
+    message_type: str, document_id: str | None, original: str | None, bussiness_type: int
+) -> str | None:
+    if message_type == "edoc" and bussiness_type and original:
+        return original
+    return document_id
 
 
 def renew(
@@ -159,6 +215,11 @@ def renew(
         return {int(r[0]) for r in conn.execute(stmt)}
 
 
+_RECORD_READ = select(deliveries.c.state, deliveries.c.lease_owner, deliveries.c.axis_doc_id).where(
+    deliveries.c.id == bindparam("b_id")
+)
+
+
 def _record(
     conn: Connection,
     c: Claimed,
@@ -169,11 +230,7 @@ def _record(
     detail: str | None,
 ) -> State | None:
     """Move a leased delivery, only if we still hold the lease; write the timeline."""
-    row = conn.execute(
-        select(deliveries.c.state, deliveries.c.lease_owner, deliveries.c.axis_doc_id).where(
-            deliveries.c.id == c.delivery_id
-        )
-    ).one()
+    row = conn.execute(_RECORD_READ, {"b_id": c.delivery_id}).one()
     current = row.state
     if (
         event is Action.SEND_OK
@@ -507,16 +564,19 @@ class OutboxWorker:
     def _deliver_parallel(self, singles: list[tuple[Claimed, Axis, bytes]]) -> None:
         """Send one by one, several recipients at a time, then record every outcome at once.
 
-        Sends to one recipient stay sequential and in claim order (a 01 before the 03 of
-        the same document), different recipients overlap on the pool. Each outcome is
+        Sends to one recipient about one document (``Claimed.thread``: a 01 before the 03
+        of a document, an original before its update) stay sequential and in claim order;
+        the rest overlap on the pool, independent documents to one recipient too (a steady
+        stream of conclusions to the Ministry was otherwise sent one at a time). Each outcome is
         recorded exactly as ``deliver`` would (only while we hold the lease), in one
         transaction after the sends: a crash before it commits leaves the leases to expire
         and the same bytes are sent again, which the receiver recognises as a duplicate.
         """
         assert self.pool is not None
-        lanes: dict[tuple[int, str], list[tuple[Claimed, Axis, bytes]]] = {}
+        lanes: dict[tuple[int, str, str | None], list[tuple[Claimed, Axis, bytes]]] = {}
         for item in singles:
-            lanes.setdefault((item[0].tenant_id, item[0].recipient), []).append(item)
+            c = item[0]
+            lanes.setdefault((c.tenant_id, c.recipient, c.thread), []).append(item)
 
         def send_lane(
             lane: list[tuple[Claimed, Axis, bytes]],

@@ -98,6 +98,14 @@ Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_tenant_state", deliveries.c.tenant_id, deliveries.c.state)
 Index("ix_deliveries_recipient", deliveries.c.recipient)
 Index("ix_deliveries_document_state", deliveries.c.document_pk, deliveries.c.state)
+# a status from an old code finds the delivery to its successor (only substituted rows)
+Index(
+    "ix_deliveries_substituted",
+    deliveries.c.document_pk,
+    deliveries.c.substituted_from,
+    sqlite_where=deliveries.c.substituted_from.is_not(None),
+    postgresql_where=deliveries.c.substituted_from.is_not(None),
+)
 
 inbox_items = Table(
     "inbox_items",
