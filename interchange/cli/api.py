@@ -73,11 +73,26 @@ def _app(config: Path | None, db: str | None, host: str) -> Any:
     return create_api_app(_settings(db, host))
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this process when the launching one dies, even by SIGKILL, so that no
+    worker is left serving on the port without its supervisor."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the supervisor's terminate() still applies
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        raise SystemExit(0)
+
+
 def _run_worker(config: Path | None, db: str | None, host: str, port: int) -> None:
     import uvicorn
 
     from ..gctune import tune_for_server
 
+    _die_with_parent()
     sock = _listen(host, port)
     app = _app(config, db, host)
     tune_for_server()

@@ -47,6 +47,9 @@ def serve(
         hub_id=hub_id,
     )
     app = create_hub_app(config)
+    from ..gctune import tune_for_server
+
+    tune_for_server()
     typer.echo(f"hub {hub_id} listening on http://{host}:{port} (SOAP at /soap?wsdl)", err=True)
     profile = os.environ.get("INTERCHANGE_HUB_PROFILE")  # a file: cProfile stats at shutdown
     if profile:

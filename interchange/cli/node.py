@@ -102,6 +102,9 @@ def serve(
         settings = ApiSettings(database_url=cfg.database_url)
         api = start_api_server(create_api_app(settings, node=node), api_host, api_port)
         typer.echo(f"operator API and dashboard at {api.url}/ui/", err=True)
+    from ..gctune import tune_for_server
+
+    tune_for_server()
     try:
         node.run(stop, inbox=not outbox_only, outbox_threads=threads)
     finally:

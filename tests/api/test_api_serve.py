@@ -30,6 +30,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        start_new_session=True,  # a failing test can end the workers with their supervisor
     )
 
 
@@ -107,7 +108,7 @@ def test_workers_share_the_port_and_the_sessions(tmp_path: Path) -> None:
             assert s.connect_ex(("127.0.0.1", port)) != 0, "a process was left serving"
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
@@ -131,3 +132,24 @@ def test_refusals_are_one_line(tmp_path: Path, args: tuple[str, ...], message: s
     assert proc.returncode == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message.format(busy=port)), err
+
+
+def test_workers_end_with_their_supervisor_even_when_it_is_killed(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = _cli("--db", f"sqlite:///{tmp_path / 'node.db'}", "--port", str(port), "--workers", "2")
+    try:
+        _up(proc, port)
+        proc.kill()  # SIGKILL: no chance to terminate its workers itself
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            assert time.monotonic() < deadline, "a worker outlived its supervisor"
+            time.sleep(0.2)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
