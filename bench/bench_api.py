@@ -1,16 +1,17 @@
 """``api_p99_ms``: the operator API's document list and detail under 50 concurrent clients.
 
 The store holds 100 000 deliveries (1 000 signed directives × 100 recipients, each delivery
-with its timeline events). The API runs as uvicorn on loopback with ``WORKERS`` processes
-(2 by default: one per core of this machine; ``INTERCHANGE_BENCH_API_WORKERS``). The load is
-50 closed-loop clients, each on its own kept-alive connection sending its next request as
-soon as the last is answered (like ``wrk -c 50``; ``bench/loadgen.py``, cheap enough not to
-steal the server's CPU), alternating between the list (``GET /api/v1/documents``, 50 per
-page, random filters) and one document's detail (100 recipients with their timelines).
-Five rounds of 1 000 requests; the median of the rounds' p99 is reported per endpoint.
-Also: a paced run (each client once a second, a dashboard refreshing) and ``/healthz``
-through the same server and clients as the machine's floor. SQLite always; PostgreSQL when
-``INTERCHANGE_TEST_PG_URL`` is set. Goal: p99 ≤ 100 ms.
+with its timeline events). The API runs as ``interchange api serve`` on loopback with
+``WORKERS`` processes, each with its own socket on the port (2 by default: one per core of
+this machine; ``INTERCHANGE_BENCH_API_WORKERS``). The load is 50 closed-loop clients, each
+on its own kept-alive connection sending its next request as soon as the last is answered
+(like ``wrk -c 50``; ``bench/loadgen.py``, cheap enough not to steal the server's CPU),
+alternating between the list (``GET /api/v1/documents``, 50 per page, random filters) and
+one document's detail (100 recipients with their timelines). Five rounds of 1 000
+requests; the median of the rounds' p99 is reported per endpoint. Also: a paced run (each
+client once a second, a dashboard refreshing) and ``/healthz`` through the same server and
+clients as the machine's floor. SQLite always; PostgreSQL when ``INTERCHANGE_TEST_PG_URL``
+is set. Goal: p99 ≤ 100 ms.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -52,6 +54,14 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _listeners(port: int) -> int:
+    """Sockets listening on ``port`` (one per API process: ``interchange api serve``)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1 for ln in lines if ln.split()[1].endswith(f":{port:04X}") and ln.split()[3] == "0A"
+    )
 
 
 def _signed_directive(tmp: Path, sender: str, recipients: list[str]) -> tuple[bytes, Any]:
@@ -194,25 +204,13 @@ def measure(url: str, label: str) -> None:
     engine.dispose()
     print(f"api_populate_s_{label}: {time.perf_counter() - started:.1f}", flush=True)
     port = _free_port()
-    env = {**os.environ, "INTERCHANGE_API_DATABASE_URL": url}
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "interchange.api.app:app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--workers",
-            str(WORKERS),
+            *("interchange", "api", "serve", "--db", url, "--port", str(port)),
+            *("--workers", str(WORKERS)),
         ],
-        env=env,
+        executable=shutil.which("interchange", path=str(Path(sys.executable).parent)),
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -225,6 +223,10 @@ def measure(url: str, label: str) -> None:
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the API server did not start")
+            time.sleep(0.1)
+        while _listeners(port) < WORKERS:  # every process takes its share of connections
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the API processes did not all start")
             time.sleep(0.1)
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -270,7 +272,7 @@ def measure(url: str, label: str) -> None:
         worst = max(statistics.median(p99s["list"]), statistics.median(p99s["detail"]))
         print(f"api_p99_ms_{label}: {worst:.1f}", flush=True)
     finally:
-        server.terminate()
+        server.terminate()  # the supervisor ends its workers
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -38,8 +38,11 @@ async def _connection(
     budget: list[int],
     out: Sample,
     pace_s: float | None,
+    offset: float = 0.0,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
+    if pace_s is not None:  # spread the clients over the period, as users are
+        await asyncio.sleep(pace_s * offset)
     try:
         while budget[0] > 0:
             budget[0] -= 1
@@ -80,8 +83,10 @@ async def _run(
     budget = [total]
     started = time.perf_counter()
     tasks = [
-        _connection(host, port, (raw + "\r\n").encode(), next_request, budget, out, pace_s)
-        for _ in range(clients)
+        _connection(
+            host, port, (raw + "\r\n").encode(), next_request, budget, out, pace_s, i / clients
+        )
+        for i in range(clients)
     ]
     await asyncio.wait_for(asyncio.gather(*tasks), timeout_s)
     out.elapsed_s = time.perf_counter() - started
