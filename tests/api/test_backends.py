@@ -117,10 +117,9 @@ def test_dashboard_and_detail_on_postgres(pg_url: str, tmp_path: Path) -> None:
     """The pages a clerk opens, and the detail's plain-data path, on PostgreSQL."""
     import json
 
-    from pydantic_core import to_json
-
     from interchange.api.deps import today
     from interchange.api.queries import Scope, sent_detail_data
+    from interchange.api.routes.common import data_response
     from interchange.api.schemas import DocumentDetail
     from tests.web.conftest import client as web_client
     from tests.web.conftest import login
@@ -131,7 +130,7 @@ def test_dashboard_and_detail_on_postgres(pg_url: str, tmp_path: Path) -> None:
             data = sent_detail_data(conn, Scope(None), world.ids["directive"], today())
         assert data is not None and len(data["deliveries"]) == 7
         published = json.loads(DocumentDetail.model_validate(data).model_dump_json())
-        assert json.loads(to_json(data)) == published
+        assert json.loads(data_response(data).body) == published
         assert web_client(world).get("/ui/", follow_redirects=False).status_code == 303
         c = login(world, "root")
         pages = {

@@ -13,12 +13,23 @@ from ..deps import Conn, EngineDep, Operator, Today, Viewer, names_of, scope_of
 from ..queries import (
     SentFilter,
     delivery_in_scope,
-    list_sent,
+    list_sent_data,
     sent_detail,
+    sent_detail_data,
     sent_document,
 )
 from ..schemas import ActionResult, DocumentDetail, DocumentPage, ReasonBody
-from .common import ERRORS, Code, Cursor, Id, Limit, Text, Word, cursor_value, json_response
+from .common import (
+    ERRORS,
+    Code,
+    Cursor,
+    Id,
+    Limit,
+    Text,
+    Word,
+    cursor_value,
+    data_response,
+)
 
 router = APIRouter(prefix="/documents", tags=["documents sent"], responses=ERRORS)
 
@@ -52,8 +63,8 @@ async def list_documents(
         limit=limit,
     )
     with engine.connect() as conn:  # on the event loop, returned before any await: see deps
-        page = list_sent(conn, scope_of(user), f, today)
-    return json_response(page)
+        page = list_sent_data(conn, scope_of(user), f, today)
+    return data_response(page)
 
 
 @router.get("/{document}", response_model=DocumentDetail, summary="One document sent")
@@ -61,10 +72,10 @@ async def get_document(
     document: Id, user: Viewer, engine: EngineDep, today: Today, request: Request
 ) -> Response:
     with engine.connect() as conn:  # on the event loop, returned before any await: see deps
-        detail = sent_detail(conn, scope_of(user), document, today, names_of(request))
+        detail = sent_detail_data(conn, scope_of(user), document, today, names_of(request))
     if detail is None:
         raise NotFoundError(f"no document {document}")
-    return json_response(detail)
+    return data_response(detail)
 
 
 def _tenant_of_document(conn: Conn, user: Viewer, document: int) -> str:
