@@ -48,10 +48,33 @@ SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 Conn = Annotated[Connection, Depends(db_conn)]
 
 
-async def bearer_user(
-    request: Request,
-    engine: Annotated[Engine, Depends(get_engine)],
+async def bearer_token(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The request's bearer token, not yet looked up (401 when there is none)."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise Unauthorized("a bearer token is required")
+    return creds.credentials
+
+
+Token = Annotated[str, Depends(bearer_token)]
+
+
+def authorize(conn: Connection, request: Request, token: str, role: str) -> auth.User:
+    """The token's user if it holds ``role``: 401 for an unknown or revoked token, 403 for
+    a role too low. The hot read routes call this on their own connection, inside the
+    transaction of their query (one connection, one round trip fewer per request)."""
+    user = auth.find_user_by_token(conn, token)
+    if user is None:
+        raise Unauthorized("the token is unknown or revoked")
+    if not user.has_role(role):
+        raise Forbidden(f"this needs the {role} role")
+    request.state.user = user
+    return user
+
+
+async def bearer_user(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)], token: Token
 ) -> auth.User:
     """The caller, looked up on the event loop with a connection held only for the lookup.
 
@@ -62,11 +85,9 @@ async def bearer_user(
     awaited, so the loop never holds more than one, and it can never wait for a connection
     that only the loop could give back. The hot read routes (``async def``) hold theirs the
     same way."""
-    if creds is None or creds.scheme.lower() != "bearer":
-        raise Unauthorized("a bearer token is required")
     # One statement: no transaction to open and roll back (two round trips on PostgreSQL).
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        user = auth.find_user_by_token(conn, creds.credentials)
+        user = auth.find_user_by_token(conn, token)
     if user is None:
         raise Unauthorized("the token is unknown or revoked")
     request.state.user = user

@@ -9,7 +9,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ...errors import NotFoundError
-from ..deps import Conn, EngineDep, Operator, Today, Viewer, names_of, scope_of
+from ..deps import (
+    Conn,
+    EngineDep,
+    Operator,
+    Today,
+    Token,
+    Viewer,
+    authorize,
+    names_of,
+    scope_of,
+)
 from ..queries import (
     SentFilter,
     delivery_in_scope,
@@ -36,7 +46,8 @@ router = APIRouter(prefix="/documents", tags=["documents sent"], responses=ERROR
 
 @router.get("", response_model=DocumentPage, summary="Documents sent, newest first")
 async def list_documents(
-    user: Viewer,
+    token: Token,
+    request: Request,
     engine: EngineDep,
     today: Today,
     kind: Word = None,
@@ -63,15 +74,17 @@ async def list_documents(
         limit=limit,
     )
     with engine.connect() as conn:  # on the event loop, returned before any await: see deps
+        user = authorize(conn, request, token, "viewer")
         page = list_sent_data(conn, scope_of(user), f, today)
     return data_response(page)
 
 
 @router.get("/{document}", response_model=DocumentDetail, summary="One document sent")
 async def get_document(
-    document: Id, user: Viewer, engine: EngineDep, today: Today, request: Request
+    document: Id, token: Token, engine: EngineDep, today: Today, request: Request
 ) -> Response:
     with engine.connect() as conn:  # on the event loop, returned before any await: see deps
+        user = authorize(conn, request, token, "viewer")
         detail = sent_detail_data(conn, scope_of(user), document, today, names_of(request))
     if detail is None:
         raise NotFoundError(f"no document {document}")
