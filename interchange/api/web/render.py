@@ -102,7 +102,9 @@ def render(
         "kind_label": lambda k: kind_label(lang, k),
         "node": settings.node_name,
         "msg": t(flash[0]) if flash[0] else "",
-        "msg_detail": flash[1],
+        # the action's own detail line is English (it is also what the audit log records);
+        # the translated message already says what was done
+        "msg_detail": flash[1] if lang == "en" else "",
         "err": flash[2],
         "refresh": None,
         "lang_url": f"{request.url.path}?{urlencode([*keep, ('lang', other)])}",
