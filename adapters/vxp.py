@@ -311,6 +311,37 @@ class VxpAxis:
             self._call_result_error(resp)
         return resp.content
 
+    def register_agency(
+        self,
+        code: str,
+        name: str,
+        *,
+        parent: str | None = None,
+        mail: str | None = None,
+        old_code: str | None = None,
+    ) -> None:
+        """``registerAgency`` (register or update), the SDK's shape: the agency as a JSON
+        body ``{id, pcode, code, name, mail, mobile, fax}``. The SDK leaves that body outside
+        the HMAC; this client also signs ``hash-file`` (SHA-256 of the body) so that a hub
+        can tell it was not altered. ``oldCode`` is sent only when given (our extension)."""
+        fields: dict[str, str] = {
+            "id": "",
+            "pcode": parent or "",
+            "code": code,
+            "name": name,
+            "mail": mail or "",
+            "mobile": "",
+            "fax": "",
+        }
+        if old_code:
+            fields["oldCode"] = old_code
+        body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._call("POST", "/registerAgency", {"hash-file": sdk_hash_file(body)}, body=body)
+
+    def delete_agency(self, code: str) -> None:
+        """``deleteAgency``: the SDK's signed ``AgencyCode`` header, no body."""
+        self._call("POST", "/deleteAgency", {"AgencyCode": code})
+
     @staticmethod
     def _call_result_error(resp: HttpAnswer) -> None:
         try:

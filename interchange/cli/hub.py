@@ -32,6 +32,13 @@ def serve(
         "interchange-hub"
     ),
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+    agency_body_hash: Annotated[
+        bool,
+        typer.Option(
+            "--agency-body-hash",
+            help="registerAgency: require a signed hash-file of the body (the SDK sends none)",
+        ),
+    ] = False,
 ) -> None:
     """Serve until interrupted. The database is migrated at start."""
     import uvicorn
@@ -45,6 +52,7 @@ def serve(
         tz=tz,
         skew=dt.timedelta(seconds=skew),
         hub_id=hub_id,
+        agency_body_hash=agency_body_hash,
     )
     app = create_hub_app(config)
     from ..gctune import tune_for_server

@@ -21,6 +21,9 @@ Decisions worth knowing:
 - The REST operations are dispatched by ``HubApp`` itself (exact path and method), before
   FastAPI's middleware and router; their statements are built once (``_Statements``). A
   fan-out is thousands of tiny calls, and those layers cost as much as the work.
+- ``registerAgency`` / ``deleteAgency`` (``agencies.py``, table ``hub_agencies``, migration
+  ``0007``): a system describes its own systems-file agencies or registers children of
+  them; registrations are listed, never routed to, and only their registrant deletes them.
 - Refusals are HTTP 200 with ``status: FAIL`` (the SDK's sender throws on other codes before
   reading the body); internal failures are HTTP 500, which clients retry.
 """

@@ -41,6 +41,9 @@ class HubConfig:
     list_limit: int = 1000
     migrate: bool = True
     inline_db: bool | None = None  # None: inline on SQLite, thread pool on PostgreSQL
+    # registerAgency: refuse a body not covered by a signed ``hash-file`` (the SDK's
+    # body is outside the HMAC; see ``interchange.hub.agencies``)
+    agency_body_hash: bool = False
 
 
 def parse_systems(data: Any, source: str = "systems file") -> tuple[SystemConfig, ...]:

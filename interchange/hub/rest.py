@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from adapters.hmac import AuthResult, hash_file_matches_digest
 
 from ..errors import AuthenticationError, InterchangeError, RefusedError
+from .agencies import MAX_BODY
 from .service import E_AUTH, E_BAD_REQUEST, E_INTERNAL, HubService, refuse
 
 log = logging.getLogger("interchange.hub")
@@ -168,6 +169,18 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
         ]
         return ok(data=rows)
 
+    @endpoint({})
+    async def register_agency(request: Request, auth: AuthResult) -> Response:
+        # the SDK sends the agency as a JSON body (see ``agencies``); read it capped
+        body = await _read_capped(request, MAX_BODY)
+        await service.run(service.register_agency, auth, body)
+        return ok()
+
+    @endpoint({})
+    async def delete_agency(request: Request, auth: AuthResult) -> Response:
+        await service.run(service.delete_agency, auth)
+        return ok()
+
     return [
         ("/sendEdoc", send_edoc, ("POST",)),
         ("/getReceivedEdocList", get_received, ("POST", "GET")),
@@ -178,7 +191,21 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
         ("/countReceiveStatus", count_status, ("GET", "POST")),
         ("/downloadEdoc", download_edoc, ("GET", "POST")),
         ("/getAgenciesList", get_agencies, ("POST", "GET")),
+        ("/registerAgency", register_agency, ("POST",)),
+        ("/deleteAgency", delete_agency, ("POST",)),
     ]
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    """The body, refused once it passes ``limit`` bytes (before reading it all)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise refuse(f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _read_file(request: Request) -> bytes:

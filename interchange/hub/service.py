@@ -46,6 +46,7 @@ from ..errors import (
 )
 from ..store.db import make_engine
 from ..store.hub_tables import hub_blobs, hub_messages, hub_queue
+from .agencies import AgencyRegistry, delete_code, parse_registration
 from .config import HubConfig, Routing, load_directory_opt
 
 MessageKind = Literal["edoc", "status"]
@@ -230,6 +231,7 @@ class HubService:
         self.replay = ReplayCache(config.replay_cache_size)
         self.zone = ZoneInfo(config.tz)
         self._agencies: list[AgencyInfo] | None = None
+        self.registry = AgencyRegistry(self.engine, self.routing)
         self.routes = RouteCache()
         self._resolved: OrderedDict[str, list[tuple[str, str, str | None]]] = OrderedDict()
         self._resolved_lock = threading.Lock()
@@ -576,10 +578,21 @@ class HubService:
         ]
 
     def agencies(self) -> list[AgencyInfo]:
-        """The directory's agencies, then the systems' agencies it lacks (built once)."""
+        """The directory's agencies, then the systems' agencies it lacks (built once), with
+        the registrations (``registerAgency``) applied, read from the store on each call so
+        that every worker process lists the same."""
         if self._agencies is None:
             self._agencies = self._build_agencies()
-        return list(self._agencies)
+        return self.registry.overlay(list(self._agencies))
+
+    def register_agency(self, auth: AuthResult, body: bytes) -> bool:
+        """``registerAgency``: True when new, False when updated; refusals store nothing."""
+        fields = parse_registration(auth, body, require_hash=self.config.agency_body_hash)
+        return self.registry.register(auth.systemid, fields)
+
+    def delete_agency(self, auth: AuthResult) -> None:
+        """``deleteAgency``: only a registration of the caller's own."""
+        self.registry.delete(auth.systemid, delete_code(auth))
 
     def _build_agencies(self) -> list[AgencyInfo]:
         out: list[AgencyInfo] = []

@@ -10,6 +10,9 @@
   recipient lists, fetches and acknowledges. ``substituted_from`` records an old code that
   the directory resolved to ``recipient``. ``state`` is ``pending`` until the recipient's
   ``updateStatus`` (``done`` / ``fail``).
+- ``hub_agencies``: agencies described through ``registerAgency``, each owned by the
+  system that registered it (only that system may update or delete it). Listed by
+  ``getAgenciesList``; never read by routing (``interchange.hub.agencies``).
 
 Timestamps are naive UTC, like the node's tables.
 """
@@ -80,4 +83,18 @@ hub_queue = Table(
     Column("acked_at", DateTime, nullable=True),
     UniqueConstraint("message_id", "recipient", name="uq_hub_queue_message_recipient"),
     Index("ix_hub_queue_pending", "recipient", "message_type", "state", "created_at"),
+)
+
+hub_agencies = Table(
+    "hub_agencies",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("system_id", String(128), nullable=False),
+    Column("name", String(400), nullable=False),
+    Column("mail", String(254), nullable=True),
+    Column("parent", String(64), nullable=True),
+    Column("old_code", String(64), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_hub_agencies_system", "system_id"),
 )

@@ -64,3 +64,18 @@ def test_round_trip_and_refusals_on_postgres(pg_hub: LiveHub) -> None:
         b.acknowledge(items[0].doc_id)
         assert b.list_pending("edoc") == []
         assert a.get_sent_list("edoc")[0]["receiveStatus"] == "done"
+
+
+def test_register_and_delete_agency_on_postgres(pg_hub: LiveHub) -> None:
+    child = "001.01.00.G22"
+    with (
+        VxpAxis(pg_hub.url, A.systemid, A.secret) as a,
+        VxpAxis(pg_hub.url, B.systemid, B.secret) as b,
+    ):
+        a.register_agency(child, "Vụ Pháp chế", parent="000.00.00.G22")
+        a.register_agency(child, "Vụ Pháp chế (mới)", parent="000.00.00.G22")
+        assert {x.code: x.name for x in b.list_agencies()}[child] == "Vụ Pháp chế (mới)"
+        with pytest.raises(RefusedError):
+            b.delete_agency(child)
+        a.delete_agency(child)
+        assert child not in {x.code for x in b.list_agencies()}
