@@ -67,16 +67,15 @@ def authorize(conn: Connection, request: Request, token: str, role: str) -> auth
     user = auth.find_user_by_token(conn, token)
     if user is None:
         raise Unauthorized("the token is unknown or revoked")
+    request.state.user = user  # known before a 403, which is audited under this user
     if not user.has_role(role):
         raise Forbidden(f"this needs the {role} role")
-    request.state.user = user
     return user
 
 
-async def bearer_user(
-    request: Request, engine: Annotated[Engine, Depends(get_engine)], token: Token
-) -> auth.User:
-    """The caller, looked up on the event loop with a connection held only for the lookup.
+def require(role: str) -> Callable[..., Awaitable[auth.User]]:
+    """The caller holding ``role``, looked up on the event loop with a connection held only
+    for the lookup.
 
     Why on the loop and not in the thread pool: the lookup is one indexed query, well under
     a millisecond, while each hand-off to a worker thread costs about as much again in GIL
@@ -84,21 +83,14 @@ async def bearer_user(
     dependencies and route, 2.8 ms without). The connection is returned before anything is
     awaited, so the loop never holds more than one, and it can never wait for a connection
     that only the loop could give back. The hot read routes (``async def``) hold theirs the
-    same way."""
-    # One statement: no transaction to open and roll back (two round trips on PostgreSQL).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        user = auth.find_user_by_token(conn, token)
-    if user is None:
-        raise Unauthorized("the token is unknown or revoked")
-    request.state.user = user
-    return user
+    same way, calling ``authorize`` themselves."""
 
-
-def require(role: str) -> Callable[..., Awaitable[auth.User]]:
-    async def dep(user: Annotated[auth.User, Depends(bearer_user)]) -> auth.User:
-        if not user.has_role(role):
-            raise Forbidden(f"this needs the {role} role")
-        return user
+    async def dep(
+        request: Request, engine: Annotated[Engine, Depends(get_engine)], token: Token
+    ) -> auth.User:
+        # One statement: no transaction to open and roll back (two round trips on PostgreSQL).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return authorize(conn, request, token, role)
 
     dep.__name__ = f"require_{role}"
     return dep

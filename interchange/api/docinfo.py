@@ -38,11 +38,15 @@ _HOPS: dict[str, list[Hop]] = {}
 def hops_of(data: bytes, sha256: str | None = None) -> list[Hop]:
     """The trace headers (each hop's agency and time); cached by content hash if given."""
     if sha256 is not None:
-        cached = _HOPS.get(sha256)
-        if cached is None:
-            cached = _remember(_HOPS, sha256, _hops(data))
-        return list(cached)
+        return _cached_hops(sha256, lambda: data)
     return _hops(data)
+
+
+def _cached_hops(sha256: str, data: Callable[[], bytes]) -> list[Hop]:
+    cached = _HOPS.get(sha256)
+    if cached is None:
+        cached = _remember(_HOPS, sha256, _hops(data()))
+    return list(cached)
 
 
 def _hops(data: bytes) -> list[Hop]:
@@ -139,10 +143,7 @@ def describe(sha256: str, load: Callable[[], bytes]) -> tuple[list[Hop], Signatu
             loaded.append(load())
         return loaded[0]
 
-    hops = _HOPS.get(sha256)
-    if hops is None:
-        hops = _remember(_HOPS, sha256, _hops(data()))
-    return list(hops), _report(_parts_of(sha256, data), None)
+    return _cached_hops(sha256, data), _report(_parts_of(sha256, data), None)
 
 
 def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:

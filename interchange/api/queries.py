@@ -25,7 +25,6 @@ from .schemas import (
     DeliveryOut,
     DocumentDetail,
     DocumentPage,
-    DocumentSummary,
     InboxPage,
     InboxSummary,
     Overview,
@@ -172,10 +171,6 @@ def _state_counts(conn: Connection, doc_ids: list[int]) -> dict[int, dict[str, i
     for pk, state, n in conn.execute(q).all():
         out[pk][state] = n
     return out
-
-
-def _summary(r: Any, tenant: str, states: dict[str, int], today: dt.date) -> DocumentSummary:
-    return DocumentSummary.model_validate(_summary_fields(r, tenant, states, today))
 
 
 def _summary_fields(r: Any, tenant: str, states: dict[str, int], today: dt.date) -> dict[str, Any]:

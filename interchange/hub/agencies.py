@@ -29,7 +29,6 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -55,17 +54,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def _refuse(message: str, code: str = E_BAD_REQUEST) -> RefusedError:
     return RefusedError(message, error_code=code)
-
-
-@dataclass(frozen=True, slots=True)
-class AgencyFields:
-    """One registration as asked: codes normalised, empty fields ``None``."""
-
-    code: str
-    name: str
-    parent: str | None = None
-    mail: str | None = None
-    old_code: str | None = None
 
 
 def _body_fields(body: bytes) -> dict[str, str]:
@@ -118,7 +106,7 @@ def _text(value: str | None, field: str, limit: int) -> str | None:
     return value
 
 
-def parse_registration(auth: AuthResult, body: bytes, *, require_hash: bool) -> AgencyFields:
+def parse_registration(auth: AuthResult, body: bytes, *, require_hash: bool) -> AgencyInfo:
     """The agency asked for, from the body (SDK) and/or signed parameters; checked."""
     hash_file = auth.get("hash-file")
     if hash_file:
@@ -136,7 +124,7 @@ def parse_registration(auth: AuthResult, body: bytes, *, require_hash: bool) -> 
     mail = _text(_pick("mail", fields, auth), "mail", 254)
     if mail is not None and " " in mail:
         raise _refuse("mail must not contain spaces")
-    return AgencyFields(
+    return AgencyInfo(
         code=code,
         name=name,
         parent=_code(_pick("pcode", fields, auth, "pid"), "pcode"),
@@ -175,7 +163,7 @@ class AgencyRegistry:
             code in organs for sid, organs in self.routing.organs_of.items() if sid != systemid
         )
 
-    def register(self, systemid: str, fields: AgencyFields) -> bool:
+    def register(self, systemid: str, fields: AgencyInfo) -> bool:
         """Store or update ``fields`` for ``systemid``; True when it was new.
 
         Who may register what (security first; every refusal stores nothing):

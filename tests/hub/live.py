@@ -101,11 +101,10 @@ def serve(app: FastAPI) -> Iterator[str]:
 @contextlib.contextmanager
 def live_hub(db_path: Path | str, **overrides: object) -> Iterator[LiveHub]:
     """A hub on a SQLite file (a Path) or on a database URL (a str)."""
+    values: dict[str, object] = {"systems": SYSTEMS, "directory": directory(), **overrides}
     config = HubConfig(
         db_url=db_path if isinstance(db_path, str) else f"sqlite:///{db_path}",
-        systems=SYSTEMS,
-        directory=directory(),
-        **overrides,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )
     app = create_hub_app(config)
     try:

@@ -21,10 +21,10 @@ from sqlalchemy import select
 
 from adapters.vxp import VxpAxis
 from interchange.errors import RefusedError
-from interchange.hub import HubConfig, SystemConfig, create_hub_app
+from interchange.hub import SystemConfig
 from interchange.store.hub_tables import hub_agencies
 
-from .live import SYSTEMS, A, B, C, LiveHub, directory, sample, serve
+from .live import SYSTEMS, A, B, C, LiveHub, live_hub, sample
 from .test_rest_face import assert_refused, send, spec_headers, sys_
 
 # A system whose agency is in the systems file but not in the directory.
@@ -32,17 +32,8 @@ D = SystemConfig("sys-d", "secret-of-d-0004", ("999.01.01.H99",))
 CHILD = "001.01.00.G22"  # a new code under A's 000.00.00.G22
 
 
-@contextlib.contextmanager
-def _hub(db: Path, **overrides: Any) -> Iterator[LiveHub]:
-    config = HubConfig(
-        db_url=f"sqlite:///{db}", systems=(*SYSTEMS, D), directory=directory(), **overrides
-    )
-    app = create_hub_app(config)
-    try:
-        with serve(app) as url:
-            yield LiveHub(app, url)
-    finally:
-        app.state.hub.close()
+def _hub(db: Path, **overrides: Any) -> contextlib.AbstractContextManager[LiveHub]:
+    return live_hub(db, systems=(*SYSTEMS, D), **overrides)
 
 
 @pytest.fixture()
