@@ -36,6 +36,7 @@ class Done:
     target: str
     state: str | None
     detail: str
+    count: int | None = None  # how many deliveries/recipients it moved (dashboard sentences)
 
 
 #: The inbox answers an operator can give: API path word → status code.
@@ -168,7 +169,7 @@ class Actions:
                 elif can_apply(State(row.state), Action.RETRY):
                     services.retry(self.engine, row.id, actor=user.name, tenant_id=tid)
                     moved += 1
-            return Done("resend-late", target, None, f"sent again to {moved} recipient(s)")
+            return Done("resend-late", target, None, f"sent again to {moved} recipient(s)", moved)
 
         return self._audited(
             user, "document.resend_late", target, tenant, {"deliveries": list(late)}, work
@@ -191,7 +192,7 @@ class Actions:
                 raise DeliveryError(f"nothing of document {document_pk} can be cancelled")
             for did in todo:
                 services.cancel(self.engine, did, actor=user.name, tenant_id=tid)
-            return Done("cancel", target, None, f"cancelled {len(todo)} delivery(ies)")
+            return Done("cancel", target, None, f"cancelled {len(todo)} delivery(ies)", len(todo))
 
         return self._audited(user, "document.cancel", target, tenant, {}, work)
 
@@ -208,7 +209,13 @@ class Actions:
                 actor=user.name,
                 tenant_id=self._tenant_id(tenant),
             )
-            return Done("recall", target, None, f"recall (13) queued to {len(asked)} recipient(s)")
+            return Done(
+                "recall",
+                target,
+                None,
+                f"recall (13) queued to {len(asked)} recipient(s)",
+                len(asked),
+            )
 
         return self._audited(user, "document.recall", target, tenant, {"reason": reason}, work)
 

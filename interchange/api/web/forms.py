@@ -16,15 +16,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...edxml.model import StatusCode
-from ...errors import InterchangeError, NotFoundError
+from ...errors import DeliveryError, InterchangeError, NotFoundError
 from ...store import auth_tables as auth
 from ..actions import Done
 from ..deps import today
-from ..problems import Forbidden
 from ..queries import Scope, delivery_in_scope, inbox_item, sent_detail, sent_document
 from ..routes.common import MAX_ID
+from .i18n import done_texts, error_texts, word_texts
+from .refusals import FormExpired
 from .render import (
     LOGIN_COOKIE,
+    Flash,
     back,
     check_csrf,
     check_origin,
@@ -40,6 +42,9 @@ router = APIRouter(route_class=PageRoute)
 
 Csrf = Annotated[str, Form(max_length=128)]
 Reason = Annotated[str, Form(max_length=2000)]
+
+#: The answers that the services refuse without a reason (a plain ``DeliveryError``).
+NEEDS_REASON = frozenset({StatusCode.REFUSED, StatusCode.CHANGE_REFUSED})
 
 #: Inbox answers: form action word → the status code sent back to the sender.
 ANSWERS = {
@@ -102,7 +107,7 @@ def login(
     check_origin(request)
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not (cookie and nonce and hmac.compare_digest(cookie, nonce)):
-        raise Forbidden("the form expired: reload the page and try again")
+        raise FormExpired("the form expired: reload the page and try again")
     state = request.app.state
     with state.engine.connect() as conn:
         user = auth.find_user_by_token(conn, token.strip())
@@ -128,15 +133,39 @@ def logout(request: Request, csrf: Csrf = "") -> Response:
 
 
 def _act(
-    request: Request, session: Session, csrf: str, url: str, key: str, work: Callable[[], Done]
+    request: Request,
+    session: Session,
+    csrf: str,
+    url: str,
+    key: str,
+    work: Callable[[], Done],
+    *,
+    hint: str | None = None,
+    delivery: int | None = None,
+    assigned_to: str | None = None,
 ) -> Response:
+    """Run the action; answer with its sentence (from its facts) or its error's sentence.
+
+    ``hint`` (a ``_WORDS`` key) says what a plain ``DeliveryError`` means for this form and
+    these inputs (e.g. an empty reason), since that class alone cannot; the precise English
+    message always follows as technical detail."""
     check_csrf(request, session, csrf)
     require_operator(session)
     try:
         done = work()
     except InterchangeError as exc:  # audited by Actions; shown on the page it came from
-        return back(request, url, err=str(exc))
-    return back(request, url, msg=key, detail=done.detail)
+        plain = hint is not None and type(exc) is DeliveryError
+        said = word_texts(hint) if plain and hint else error_texts(exc)
+        return back(request, url, Flash(err=said, tech=str(exc)))
+    detail = done_texts(
+        key,
+        done.detail,
+        state=done.state,
+        count=done.count,
+        delivery=delivery,
+        assigned_to=assigned_to,
+    )
+    return back(request, url, Flash(msg=key, detail=detail))
 
 
 @router.post("/documents/{document}/deliveries/{delivery}/{action}")
@@ -161,6 +190,7 @@ def delivery_action(
         f"/ui/documents/{document}",
         f"done_{action}",
         lambda: fn(user, tenant, delivery),
+        delivery=delivery,
     )
 
 
@@ -181,6 +211,9 @@ def document_action(
         raise NotFoundError(f"no document {document}")
     actions, user, tenant = request.app.state.actions, session.user, str(row.tenant)
     work: Callable[[], Done]
+    hint = "err_nothing_to_cancel" if action == "cancel" else None
+    if action == "recall":
+        hint = "err_nothing_to_recall" if reason.strip() else "err_reason_required"
     if action == "resend-late":
         late = [d.id for d in detail.deliveries if d.overdue and not d.answered]
         work = lambda: actions.resend_late(user, tenant, document, late)  # noqa: E731
@@ -195,6 +228,7 @@ def document_action(
         f"/ui/documents/{document}",
         f"done_{action.replace('-', '_')}",
         work,
+        hint=hint,
     )
 
 
@@ -218,6 +252,7 @@ def inbox_action(
     if row is None:
         raise NotFoundError(f"no inbox item {item}")
     actions, user, tenant = request.app.state.actions, session.user, str(row.tenant)
+    blank = code in NEEDS_REASON and not reason.strip()
     return _act(
         request,
         session,
@@ -227,4 +262,6 @@ def inbox_action(
         lambda: actions.answer(
             user, tenant, item, code, reason=reason.strip() or None, assigned_to=to.strip() or None
         ),
+        hint="err_reason_required" if blank else None,
+        assigned_to=to.strip() or None,
     )

@@ -1,13 +1,30 @@
-"""Dashboard words in Vietnamese (default) and English (``?lang=en``, remembered in a cookie)."""
+"""Dashboard words in Vietnamese (default) and English (``?lang=en``, remembered in a cookie).
+
+Also the sentences an operator reads when something fails (by error class) or succeeds (from
+the action's structured result): the errors' own one-line messages are English and precise,
+so the pages show them only as a smaller "technical detail" line under these sentences.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+
+from ... import errors
+from ...delivery.lifecycle import Action, IllegalTransitionError
+from ...delivery.outbox import DuplicateDocumentError
+from ...edxml.model import StatusCode
+from ..problems import BadRequest, Unauthorized
+from .refusals import CrossSiteForm, FormExpired, OperatorRoleNeeded
 
 LANGS = ("vi", "en")
 LANG_COOKIE = "ix_lang"
+
+#: One text in each language, in the order of ``LANGS``.
+Texts = tuple[str, str]
 
 _WORDS: dict[str, tuple[str, str]] = {
     "app": ("Liên thông văn bản", "Document interchange"),
@@ -159,6 +176,19 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Từ chối thu hồi: trạng thái 16 đang được gửi.",
         "Recall refused: status 16 is on its way.",
     ),
+    "tech_detail": ("Chi tiết kỹ thuật", "Technical detail"),
+    "err_reason_required": (
+        "Chưa nêu lý do: lý do là bắt buộc khi từ chối hoặc thu hồi văn bản.",
+        "A reason is required to refuse or recall a document.",
+    ),
+    "err_nothing_to_cancel": (
+        "Không còn lượt gửi nào chưa đi để hủy.",
+        "Nothing of this document is still waiting to leave.",
+    ),
+    "err_nothing_to_recall": (
+        "Không còn đơn vị nhận nào có thể được yêu cầu thu hồi văn bản này.",
+        "No recipient of this document can still be asked to recall it.",
+    ),
 }
 
 
@@ -186,3 +216,250 @@ def kind_label(lang: str, kind: str) -> str:
 def state_label(lang: str, state: str) -> str:
     key = {"sent": "state_sent", "dead": "state_dead"}.get(state, state)
     return translator(lang)(key)
+
+
+def pick(texts: Texts, lang: str) -> str:
+    return texts[LANGS.index(lang)] if lang in LANGS else texts[0]
+
+
+def word_texts(key: str) -> Texts:
+    return _WORDS[key]
+
+
+# --- errors ------------------------------------------------------------------------------
+
+#: A short sentence per error class; a class without its own entry gets its nearest parent's.
+_ERRORS: dict[type[BaseException], Texts] = {
+    errors.InterchangeError: (
+        "Thao tác không thực hiện được.",
+        "The action could not be done.",
+    ),
+    errors.ConfigError: (
+        "Máy chủ chưa được cấu hình đủ cho thao tác này (ví dụ: thiếu khóa ký số).",
+        "The server is not set up for this action (for example, it has no signing keys).",
+    ),
+    errors.FormatError: (
+        "Văn bản không đúng định dạng nên không đọc được.",
+        "The document is not in a format that can be read.",
+    ),
+    errors.NotXMLError: ("Dữ liệu không phải XML hợp lệ.", "The data is not well-formed XML."),
+    errors.UnsafeXMLError: (
+        "Tệp XML chứa thành phần không an toàn hoặc vượt quá giới hạn kích thước.",
+        "The XML holds unsafe content or is over the size limits.",
+    ),
+    errors.NotEdXMLError: (
+        "Tệp XML không phải văn bản hay thông điệp trạng thái edXML.",
+        "The XML is not an edXML document or status message.",
+    ),
+    errors.AttachmentError: (
+        "Tệp đính kèm bị hỏng hoặc không có trong danh mục đính kèm.",
+        "An attachment is damaged or missing from the manifest.",
+    ),
+    errors.SchemaError: (
+        "Văn bản không đúng lược đồ (XSD) quy định.",
+        "The document does not match its schema (XSD).",
+    ),
+    errors.PayloadError: (
+        "Nội dung có cấu trúc của văn bản không hợp lệ.",
+        "The document's structured part is invalid.",
+    ),
+    errors.SignatureError: (
+        "Chữ ký số không hợp lệ: văn bản phải bị từ chối.",
+        "The digital signature is not valid: the document must be refused.",
+    ),
+    errors.UnsignedError: ("Văn bản chưa được ký số.", "The document is not signed."),
+    errors.SignatureStructureError: (
+        "Chữ ký số không đúng cấu trúc quy định.",
+        "The signature is not in the required form.",
+    ),
+    errors.AlgorithmNotAllowedError: (
+        "Chữ ký số dùng thuật toán không được phép.",
+        "The signature uses an algorithm that is not allowed.",
+    ),
+    errors.DigestMismatchError: (
+        "Nội dung văn bản đã bị thay đổi sau khi ký số.",
+        "The document was changed after it was signed.",
+    ),
+    errors.SignatureValueError: (
+        "Giá trị chữ ký không khớp với khóa của chứng thư số.",
+        "The signature value does not match the certificate's key.",
+    ),
+    errors.CertificateError: ("Chứng thư số không hợp lệ.", "The certificate is not valid."),
+    errors.MissingCertificateError: (
+        "Chữ ký số không kèm chứng thư số.",
+        "The signature carries no certificate.",
+    ),
+    errors.UntrustedCertificateError: (
+        "Chứng thư số không do tổ chức chứng thực tin cậy cấp.",
+        "The certificate is not issued by a trusted authority.",
+    ),
+    errors.ExpiredCertificateError: (
+        "Chứng thư số đã hết hạn hoặc chưa có hiệu lực.",
+        "The certificate has expired or is not valid yet.",
+    ),
+    errors.RevokedCertificateError: (
+        "Chứng thư số đã bị thu hồi.",
+        "The certificate has been revoked.",
+    ),
+    errors.KeyUsageError: (
+        "Chứng thư số không được phép dùng để ký văn bản.",
+        "The certificate may not be used to sign documents.",
+    ),
+    errors.CrlError: (
+        "Danh sách chứng thư số bị thu hồi (CRL) đã quá hạn hoặc không hợp lệ.",
+        "The certificate revocation list (CRL) is out of date or invalid.",
+    ),
+    errors.SignerBindingError: (
+        "Chứng thư số không thuộc cơ quan gửi văn bản.",
+        "The certificate does not belong to the sending agency.",
+    ),
+    errors.TraceHeaderError: (
+        "Nội dung đã ký bị thay đổi trên đường truyền.",
+        "Signed content was changed on the way.",
+    ),
+    errors.OrganError: ("Cơ quan, đơn vị không hợp lệ.", "The agency is not valid."),
+    errors.OrganCodeError: (
+        "Mã định danh cơ quan, đơn vị không đúng định dạng.",
+        "The agency code is not in a valid form.",
+    ),
+    errors.UnknownOrganError: (
+        "Không có cơ quan, đơn vị này trong danh bạ.",
+        "This agency is not in the directory.",
+    ),
+    errors.DirectoryError: (
+        "Danh bạ cơ quan, đơn vị bị lỗi, không nạp được.",
+        "The agency directory cannot be loaded.",
+    ),
+    errors.AxisError: ("Trục liên thông báo lỗi.", "The axis reported an error."),
+    errors.TransportError: (
+        "Không kết nối được trục liên thông; hệ thống sẽ tự thử lại sau.",
+        "The axis could not be reached; it will be tried again later.",
+    ),
+    errors.RefusedError: ("Trục liên thông từ chối tiếp nhận.", "The axis refused it."),
+    errors.AuthenticationError: (
+        "Trục liên thông không chấp nhận thông tin xác thực của đơn vị.",
+        "The axis refused this node's credentials.",
+    ),
+    errors.DeliveryError: (
+        "Không thực hiện được thao tác này với văn bản ở trạng thái hiện tại.",
+        "This cannot be done to the document in its current state.",
+    ),
+    IllegalTransitionError: (
+        "Thao tác không phù hợp với trạng thái hiện tại của văn bản.",
+        "This does not fit the document's current state.",
+    ),
+    DuplicateDocumentError: (
+        "Đơn vị đã gửi một văn bản có cùng mã định danh (DocumentId).",
+        "The agency already sent a document with this DocumentId.",
+    ),
+    errors.NotFoundError: (
+        "Không có mục này, hoặc mục này không thuộc đơn vị bạn phụ trách.",
+        "It does not exist, or it is outside the agencies you serve.",
+    ),
+    errors.PermissionDeniedError: (
+        "Bạn không có quyền thực hiện thao tác này.",
+        "You are not allowed to do this.",
+    ),
+    FormExpired: (
+        "Biểu mẫu đã hết hạn: hãy tải lại trang rồi thử lại.",
+        "The form expired: reload the page and try again.",
+    ),
+    CrossSiteForm: (
+        "Biểu mẫu gửi từ trang web khác đã bị từ chối.",
+        "A form sent from another site was refused.",
+    ),
+    OperatorRoleNeeded: (
+        "Thao tác này cần vai trò vận hành.",
+        "This needs the operator role.",
+    ),
+    errors.AuditChainError: (
+        "Nhật ký thao tác đã bị sửa đổi hoặc mất mục ghi.",
+        "The audit log was altered or lost an entry.",
+    ),
+    Unauthorized: ("Cần đăng nhập lại.", "Please sign in again."),
+    BadRequest: ("Yêu cầu không hợp lệ.", "The request is invalid."),
+    RequestValidationError: (
+        "Các trường của biểu mẫu không hợp lệ (ví dụ: quá dài).",
+        "The form's fields are invalid (for example, too long).",
+    ),
+}
+
+#: What an operator clicked, for "cannot do X in state Y": event → a key of ``_WORDS``.
+_EVENT_WORDS: dict[Any, str] = {
+    Action.RETRY: "retry",
+    Action.RESEND: "resend",
+    Action.CANCEL: "cancel",
+    StatusCode.REFUSED: "refuse",
+    StatusCode.ACCEPTED: "accept",
+    StatusCode.ASSIGNED: "assign",
+    StatusCode.IN_PROGRESS: "in_progress_btn",
+    StatusCode.COMPLETED: "completed_btn",
+    StatusCode.RECALL_REQUESTED: "recall",
+    StatusCode.CHANGE_ACCEPTED: "recall_agree",
+    StatusCode.CHANGE_REFUSED: "recall_refuse",
+}
+
+
+def class_texts(cls: type[BaseException]) -> Texts:
+    """The sentence of an error class: its own, else its nearest parent's (MRO order)."""
+    for klass in cls.__mro__:
+        if klass in _ERRORS:
+            return _ERRORS[klass]
+    return _ERRORS[errors.InterchangeError]
+
+
+def error_texts(exc: BaseException) -> Texts:
+    """What an operator reads when ``exc`` stopped an action or a page, in both languages.
+
+    A refused transition is said from its facts (what was clicked, the state it is in)."""
+    if isinstance(exc, IllegalTransitionError) and exc.event in _EVENT_WORDS:
+        act, state = _WORDS[_EVENT_WORDS[exc.event]], exc.state.value
+        delivery = isinstance(exc.event, Action) or exc.event is StatusCode.RECALL_REQUESTED
+        vi_what, en_what = ("lượt gửi", "delivery") if delivery else ("văn bản", "document")
+        return (
+            f"Không thể thực hiện “{act[0]}” vì {vi_what} đang ở trạng thái "
+            f"“{state_label('vi', state)}”.",
+            f"Cannot do “{act[1]}”: the {en_what} is in state “{state_label('en', state)}”.",
+        )
+    return class_texts(type(exc))
+
+
+# --- what an action did -----------------------------------------------------------------------
+
+_DONE_VI = {
+    "done_retry": "Lượt gửi số {delivery} nay ở trạng thái “{state}”.",
+    "done_resend": "Lượt gửi số {delivery} nay ở trạng thái “{state}”.",
+    "done_resend_late": "Đã đưa {count} lượt gửi vào hàng đợi để gửi lại.",
+    "done_cancel": "Đã hủy {count} lượt gửi chưa đi.",
+    "done_recall": "Yêu cầu thu hồi (13) đã được ký số, đang chờ gửi tới {count} đơn vị nhận.",
+}
+_ANSWER_VI = (
+    "Văn bản nay ở trạng thái “{state}”; thông điệp trạng thái {code} đã được ký số "
+    "và xếp hàng chờ gửi."
+)
+
+
+def done_texts(
+    key: str,
+    english: str,
+    *,
+    state: str | None,
+    count: int | None,
+    delivery: int | None = None,
+    assigned_to: str | None = None,
+) -> Texts:
+    """The detail line after an action: in Vietnamese, built from the action's facts (its new
+    state, how many it moved); in English, the action's own line (as in the audit log)."""
+    label = state_label("vi", state) if state else ""
+    if key in _DONE_VI:
+        template = _DONE_VI[key]
+        if ("{state}" in template and not label) or ("{count}" in template and count is None):
+            return "", english
+        vi = template.format(delivery=delivery, state=label, count=count)
+    elif key.startswith("done_") and label:
+        vi = _ANSWER_VI.format(state=label, code=key.removeprefix("done_"))
+        if assigned_to:
+            vi += f" Giao cho: {assigned_to}."
+    else:
+        return "", english
+    return vi, english

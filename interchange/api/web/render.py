@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,8 +23,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from ...delivery.lifecycle import Action, State, can_apply
-from ..problems import Forbidden
-from .i18n import LANG_COOKIE, kind_label, lang_of, state_label, translator
+from .i18n import (
+    LANG_COOKIE,
+    Texts,
+    error_texts,
+    kind_label,
+    lang_of,
+    pick,
+    state_label,
+    translator,
+)
+from .refusals import CrossSiteForm, FormExpired, OperatorRoleNeeded
 from .session import Session, read_session
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -32,6 +42,19 @@ VN = dt.timezone(dt.timedelta(hours=7))
 _KEEP = frozenset({"q", "state", "overdue", "tenant", "pending", "cursor"})  # for lang_url
 FLASH_COOKIE = "ix_flash"  # the one-time message after a form
 LOGIN_COOKIE = "ix_login"  # the login form's own CSRF nonce (no session exists yet)
+_FLASH_MAX = 3800  # bytes of the signed cookie (browsers keep at least 4096)
+
+
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """The one-time message after a form: a ``_WORDS`` key, then sentences in both languages
+    (the page's language is only known when the redirect is followed), and for a failure the
+    error's own precise English line (``tech``)."""
+
+    msg: str = ""
+    detail: Texts = ("", "")
+    err: Texts = ("", "")
+    tech: str = ""
 
 
 class LoginRequired(Exception):
@@ -101,11 +124,10 @@ def render(
         "state_label": lambda s: state_label(lang, s),
         "kind_label": lambda k: kind_label(lang, k),
         "node": settings.node_name,
-        "msg": t(flash[0]) if flash[0] else "",
-        # the action's own detail line is English (it is also what the audit log records);
-        # the translated message already says what was done
-        "msg_detail": flash[1] if lang == "en" else "",
-        "err": flash[2],
+        "msg": t(flash.msg) if flash.msg else "",
+        "msg_detail": pick(flash.detail, lang),
+        "err": pick(flash.err, lang),
+        "err_tech": flash.tech,
         "refresh": None,
         "lang_url": f"{request.url.path}?{urlencode([*keep, ('lang', other)])}",
         "meta_refresh": True,  # pages with forms refresh only through refresh.js
@@ -122,43 +144,59 @@ def render(
 
 
 def error_page(
-    request: Request, session: Session | None, status: int, key: str, detail: str = ""
+    request: Request,
+    session: Session | None,
+    status: int,
+    key: str,
+    detail: str = "",
+    error: BaseException | None = None,
 ) -> HTMLResponse:
-    return render(request, "error.html", session, status=status, key=key, detail=detail)
+    """A page for ``error``: its sentence in the page's language, ``detail`` (the precise
+    English line) below it as technical detail."""
+    lang = lang_of(request, request.app.state.settings.default_lang)
+    text = pick(error_texts(error), lang) if error is not None else ""
+    return render(
+        request,
+        "error.html",
+        session,
+        status=status,
+        key=key,
+        detail=detail,
+        error_text=text,
+    )
 
 
 def check_csrf(request: Request, session: Session, token: str) -> None:
     """The form's token must be this session's, and a browser-sent Origin must be ours."""
     expected = session.csrf(request.app.state.settings.session_secret)
     if not hmac.compare_digest(expected, token or ""):
-        raise Forbidden("the form expired: reload the page and try again")
+        raise FormExpired("the form expired: reload the page and try again")
     check_origin(request)
 
 
 def check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin and origin != "null" and origin.split("://", 1)[-1] != request.headers.get("host"):
-        raise Forbidden("cross-site form refused")
+        raise CrossSiteForm("cross-site form refused")
 
 
 def require_operator(session: Session) -> None:
     if not session.user.has_role("operator"):
-        raise Forbidden("this needs the operator role")
+        raise OperatorRoleNeeded("this needs the operator role")
 
 
 def login_nonce() -> str:
     return secrets.token_urlsafe(24)
 
 
-def back(
-    request: Request, url: str, *, msg: str = "", detail: str = "", err: str = ""
-) -> RedirectResponse:
+def back(request: Request, url: str, flash: Flash) -> RedirectResponse:
     """Answer a form with a redirect (303) and a one-time message (post/redirect/get).
 
     The message travels in a signed, short-lived cookie rather than the URL, so that a link
     cannot make the dashboard display words of someone else's choosing."""
     response = RedirectResponse(url, status_code=303)
-    body = json.dumps([msg[:64], detail[:300], err[:300]], separators=(",", ":"))
+    fields = [flash.msg[:64], *(x[:240] for x in (*flash.detail, *flash.err, flash.tech))]
+    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     secret = request.app.state.settings.session_secret
     value = base64.urlsafe_b64encode(body.encode()).decode()
     response.set_cookie(
@@ -177,15 +215,17 @@ def _mac(secret: str, value: str) -> str:
     return hmac.new(secret.encode(), b"flash:" + value.encode(), hashlib.sha256).hexdigest()
 
 
-def read_flash(request: Request) -> tuple[str, str, str]:
-    """(message key, detail, error) of the last form, once; empty when there is none."""
+def read_flash(request: Request) -> Flash:
+    """The message of the last form, once; empty when there is none."""
     raw = request.cookies.get(FLASH_COOKIE, "")
     value, _, mac = raw.partition(".")
     secret = request.app.state.settings.session_secret
-    if not value or len(raw) > 2048 or not hmac.compare_digest(mac, _mac(secret, value)):
-        return "", "", ""
+    if not value or len(raw) > _FLASH_MAX or not hmac.compare_digest(mac, _mac(secret, value)):
+        return Flash()
     try:
-        msg, detail, err = json.loads(base64.urlsafe_b64decode(value.encode()))
-        return str(msg), str(detail), str(err)
+        msg, d_vi, d_en, e_vi, e_en, tech = map(
+            str, json.loads(base64.urlsafe_b64decode(value.encode()))
+        )
     except (ValueError, TypeError):
-        return "", "", ""
+        return Flash()
+    return Flash(msg, (d_vi, d_en), (e_vi, e_en), tech)

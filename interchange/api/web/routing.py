@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 
-from ...errors import InterchangeError
+from ...errors import InterchangeError, NotFoundError
 from ...store import auth_tables as auth
 from ..problems import status_of
 from .render import LoginRequired, error_page
@@ -40,10 +40,20 @@ def _audit_refusal(request: Request, exc: InterchangeError, status: int) -> None
         )
 
 
-def _page_error(request: Request, status: int, key: str, detail: str) -> Response:
+def _page_error(
+    request: Request, status: int, key: str, detail: str, error: BaseException
+) -> Response:
     state = request.app.state
     session = read_session(request, state.engine, state.settings)
-    return error_page(request, session, status, key, detail)
+    return error_page(request, session, status, key, detail, error)
+
+
+def _first_problem(exc: RequestValidationError) -> str:
+    """The first invalid field and pydantic's reason, e.g. ``reason: String should have at
+    most 2000 characters``: the technical detail under the page's sentence."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "form"
+    return f"the form's fields are invalid ({where}: {first.get('msg', 'invalid')})"
 
 
 class PageRoute(APIRoute):
@@ -60,10 +70,10 @@ class PageRoute(APIRoute):
             except InterchangeError as exc:
                 status = status_of(exc)
                 _audit_refusal(request, exc, status)
-                return _page_error(request, status, _KEYS.get(status, "error"), str(exc))
-            except RequestValidationError:  # a bad id in a URL is "not found", a bad form 422
+                return _page_error(request, status, _KEYS.get(status, "error"), str(exc), exc)
+            except RequestValidationError as bad:  # a bad id in a URL: "not found"; a form: 422
                 if request.method == "GET":
-                    return _page_error(request, 404, "not_found", "")
-                return _page_error(request, 422, "error", "the form's fields are invalid")
+                    return _page_error(request, 404, "not_found", "", NotFoundError("not found"))
+                return _page_error(request, 422, "error", _first_problem(bad), bad)
 
         return run

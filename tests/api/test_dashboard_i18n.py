@@ -1,0 +1,210 @@
+"""The dashboard speaks the operator's language on failures and successes too: a failed action
+or an error page says a Vietnamese sentence by default and an English one with ``lang=en``,
+with the error's precise English message kept below as technical detail; a successful
+action's detail line is a Vietnamese sentence built from the action's own facts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+import interchange.api.web  # noqa: F401  (loads every error class that can reach a page)
+from interchange import errors
+from interchange.api.web.i18n import LANGS, class_texts, error_texts
+from interchange.delivery.lifecycle import Action, IllegalTransitionError, State
+from interchange.edxml.model import StatusCode
+from interchange.store.tables import deliveries, inbox_items
+from tests.api.world import A, B, World
+from tests.web.conftest import csrf_of, login, new_world
+
+VI_MARKS = re.compile(r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    w = new_world(tmp_path_factory.mktemp("web-i18n"))
+    yield w
+    w.engine.dispose()
+
+
+def _flash(c: TestClient, r: httpx.Response, lang: str | None = None) -> tuple[str, str]:
+    """The redirect's target page, once: its message (ok) and its error, in ``lang``."""
+    assert r.status_code == 303, r.text
+    params = {"lang": lang} if lang else None
+    page = c.get(r.headers["location"], params=params).text
+    ok = re.search(r'class="flash ok"[^>]*>(.*?)</p>', page, re.S)
+    err = re.search(r'class="flash err"[^>]*>(.*?)</p>', page, re.S)
+    return (ok.group(1) if ok else "", err.group(1) if err else "")
+
+
+def _post(c: TestClient, page: str, action: str, **data: str) -> httpx.Response:
+    token = csrf_of(c.get(page).text)
+    return c.post(action, data={"csrf": token, **data}, follow_redirects=False)
+
+
+def _state(world: World, delivery: int) -> str:
+    with world.engine.connect() as conn:
+        q = select(deliveries.c.state).where(deliveries.c.id == delivery)
+        return str(conn.execute(q).scalar())
+
+
+# --- failures -----------------------------------------------------------------------------
+
+
+def test_refuse_without_a_reason_is_said_in_each_language(world: World) -> None:
+    c = login(world, "operator")
+    item = world.ids[f"inbox:{A}"]
+    url = f"/ui/inbox/{item}"
+    r = _post(c, url, f"{url}/refuse", reason="  ")
+    err = _flash(c, r)[1]  # the default language: Vietnamese
+    assert "Không thực hiện được: Chưa nêu lý do" in err
+    assert "Chi tiết kỹ thuật: a refusal needs a reason" in err
+    r = _post(c, url, f"{url}/refuse", reason="")
+    err = _flash(c, r, "en")[1]
+    assert "Not done: A reason is required to refuse or recall a document." in err
+    assert "Technical detail: a refusal needs a reason" in err and "Chưa" not in err
+    with world.engine.connect() as conn:  # nothing was answered
+        q = select(inbox_items.c.state, inbox_items.c.reason).where(inbox_items.c.id == item)
+        assert tuple(conn.execute(q).one()) == ("arrived", None)
+
+
+def test_retry_of_a_delivery_that_did_not_fail_says_why(world: World) -> None:
+    c = login(world, "clerk")
+    doc, did = world.ids["directive"], world.ids["directive:000.00.30.H53"]
+    url = f"/ui/documents/{doc}"
+    r = _post(c, url, f"{url}/deliveries/{did}/retry")
+    err = _flash(c, r, "vi")[1]
+    assert "Không thể thực hiện “Gửi lại ngay” vì lượt gửi đang ở trạng thái" in err
+    assert "“Hoàn thành (06)”" in err
+    assert "Chi tiết kỹ thuật: cannot apply retry to a delivery that is completed" in err
+    r = _post(c, url, f"{url}/deliveries/{did}/retry")
+    err = _flash(c, r, "en")[1]
+    assert "Cannot do “Retry now”: the delivery is in state “Completed (06)”." in err
+    assert "Technical detail: cannot apply retry" in err
+    assert _state(world, did) == "completed"
+
+
+def test_cancel_with_nothing_left_and_recall_without_reason(world: World) -> None:
+    c = login(world, "root")
+    doc, did = world.ids[f"sent:{B}"], world.ids[f"delivery:{B}"]
+    url = f"/ui/documents/{doc}"
+    assert "Đã hủy 1 lượt gửi chưa đi." in _flash(c, _post(c, url, f"{url}/cancel"))[0]
+    assert _state(world, did) == "cancelled"
+    err = _flash(c, _post(c, url, f"{url}/cancel"))[1]
+    assert "Không còn lượt gửi nào chưa đi để hủy." in err and "can be cancelled" in err
+    err = _flash(c, _post(c, url, f"{url}/recall", reason=" "), "en")[1]
+    assert "A reason is required" in err and "Technical detail: a recall needs a reason" in err
+
+
+def test_a_foreign_tenants_document_is_not_found_in_each_language(world: World) -> None:
+    c = login(world, "operator")  # scoped to A
+    doc = world.ids[f"sent:{B}"]
+    vi = c.get(f"/ui/documents/{doc}")
+    assert vi.status_code == 404 and '<html lang="vi">' in vi.text
+    assert "Không có mục này, hoặc mục này không thuộc đơn vị bạn phụ trách." in vi.text
+    assert f'Chi tiết kỹ thuật: <span id="error-detail">no document {doc}</span>' in vi.text
+    token = csrf_of(c.get("/ui/").text)
+    en = c.post(f"/ui/documents/{doc}/cancel?lang=en", data={"csrf": token})
+    assert en.status_code == 404 and '<html lang="en">' in en.text
+    assert "It does not exist, or it is outside the agencies you serve." in en.text
+    assert "Technical detail:" in en.text
+
+
+def test_refusals_of_the_form_itself_have_their_own_sentence(world: World) -> None:
+    c = login(world, "viewer")
+    item = world.ids[f"inbox:{A}"]
+    r = c.post(f"/ui/inbox/{item}/accept", data={"csrf": "0" * 64})
+    assert r.status_code == 403 and "Biểu mẫu đã hết hạn: hãy tải lại trang rồi thử lại." in r.text
+    token = csrf_of(c.get("/ui/").text)
+    r = c.post(f"/ui/inbox/{item}/accept?lang=en", data={"csrf": token})
+    assert r.status_code == 403 and "This needs the operator role." in r.text
+    assert "Technical detail: <span" in r.text
+    c.get("/ui/?lang=vi")
+    r = c.post(f"/ui/inbox/{item}/accept", data={"csrf": token})
+    assert "Thao tác này cần vai trò vận hành." in r.text
+    op = login(world, "operator")
+    token = csrf_of(op.get("/ui/").text)
+    r = op.post(f"/ui/inbox/{item}/refuse", data={"csrf": token, "reason": "x" * 2001})
+    assert r.status_code == 422 and "Các trường của biểu mẫu không hợp lệ" in r.text
+    assert "reason: String should have at most 2000 characters" in r.text
+
+
+# --- successes ----------------------------------------------------------------------------
+
+
+def test_a_successful_action_has_a_vietnamese_detail_sentence(world: World) -> None:
+    c = login(world, "clerk")
+    doc, did = world.ids["directive"], world.ids["directive:000.00.34.H53"]
+    url = f"/ui/documents/{doc}"
+    ok = _flash(c, _post(c, url, f"{url}/deliveries/{did}/retry"))[0]
+    assert "Đã đưa vào hàng đợi để gửi lại ngay." in ok
+    assert f"(Lượt gửi số {did} nay ở trạng thái “Chờ gửi”.)" in ok and "queued" not in ok
+    ok = _flash(c, _post(c, url, f"{url}/resend-late"), "en")[0]
+    assert re.search(r"Sent again to the late ones\. <small>\(sent again to \d+ recipient", ok)
+    root = login(world, "root")
+    item = world.ids[f"inbox:{B}"]
+    url = f"/ui/inbox/{item}"
+    ok = _flash(root, _post(root, url, f"{url}/assign", to="Phòng Tư pháp"))[0]
+    assert "Văn bản nay ở trạng thái “Đã phân công (04)”" in ok
+    assert "thông điệp trạng thái 04 đã được ký số và xếp hàng chờ gửi." in ok
+    assert "Giao cho: Phòng Tư pháp." in ok and "queued" not in ok
+
+
+def test_recall_says_how_many_recipients_were_asked(world: World) -> None:
+    c = login(world, "clerk")
+    doc = world.ids["directive"]
+    url = f"/ui/documents/{doc}"
+    ok = _flash(c, _post(c, url, f"{url}/recall", reason="Ban hành nhầm"))[0]
+    m = re.search(r"đang chờ gửi tới (\d+) đơn vị nhận\.", ok)
+    assert m and int(m.group(1)) >= 1 and "Yêu cầu thu hồi (13) đã được ký số" in ok
+
+
+# --- the sentences themselves ---------------------------------------------------------------
+
+
+def _all_subclasses(cls: type[BaseException]) -> set[type[BaseException]]:
+    found: set[type[BaseException]] = set()
+    todo = [cls]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return found
+
+
+def test_every_error_class_resolves_to_a_sentence_in_both_languages() -> None:
+    classes = _all_subclasses(errors.InterchangeError) | {errors.InterchangeError}
+    own = {c for c in classes if c.__module__ == "interchange.errors"}
+    assert errors.SchemaError in own and IllegalTransitionError in classes
+    for cls in classes:
+        vi, en = class_texts(cls)
+        assert vi and en and vi != en, cls
+        assert VI_MARKS.search(vi.lower()), (cls, vi)  # written with its diacritics
+    assert len(LANGS) == 2
+
+
+def test_a_subclass_without_its_own_entry_gets_its_parents() -> None:
+    class NewSchemaProblem(errors.SchemaError):
+        pass
+
+    assert class_texts(NewSchemaProblem) == class_texts(errors.SchemaError)
+    assert class_texts(errors.SchemaError) != class_texts(errors.FormatError)
+    exc = NewSchemaProblem("bad", path="/a/b", line=3)
+    assert error_texts(exc) == class_texts(errors.SchemaError)
+
+
+def test_a_refused_transition_is_said_from_its_facts() -> None:
+    vi, en = error_texts(IllegalTransitionError(State.REFUSED, StatusCode.ACCEPTED))
+    assert vi == "Không thể thực hiện “Tiếp nhận (03)” vì văn bản đang ở trạng thái “Từ chối (02)”."
+    assert en == "Cannot do “Accept (03)”: the document is in state “Refused (02)”."
+    vi, _ = error_texts(IllegalTransitionError(State.SENT, Action.CANCEL))
+    assert vi == "Không thể thực hiện “Hủy gửi” vì lượt gửi đang ở trạng thái “Đã gửi”."
+    # an event no operator clicks: the class's sentence
+    other = IllegalTransitionError(State.SENT, Action.SEND_OK)
+    assert error_texts(other) == class_texts(IllegalTransitionError)
