@@ -1,12 +1,9 @@
 """``interchange api serve``: the operator API and dashboard in processes of their own.
 
 ``interchange serve --api-port`` runs them in a thread of the node's process, which is right
-for most nodes. When a node's operators outgrow that, this runs N processes beside the node,
-each with its own listening socket on the same port (``SO_REUSEPORT``), so that the kernel
-spreads the connections over them. Why not uvicorn's ``--workers``: its processes share one
-socket, and whichever wakes first accepts most connections; with browsers and scripts keeping
-connections alive, one process then serves most of the load (measured: 41 of 50 connections
-on one of two processes, half the throughput).
+for most nodes. When a node's operators outgrow that, this runs N processes beside the node.
+This process (the supervisor) listens on the port and hands each connection to the next
+worker in turn (``api/handoff.py`` says why the kernel's spreading was not even enough).
 
 With ``--config`` the processes read the node's configuration (its database, its signing
 keys to answer and recall, its directory) without running its outbox or inbox; with ``--db``
@@ -41,8 +38,6 @@ def _listen(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Linux admits a socket to a port's reuse group only for the same user.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(1024)
     except OSError as exc:
@@ -87,19 +82,18 @@ def _die_with_parent() -> None:
         raise SystemExit(0)
 
 
-def _run_worker(config: Path | None, db: str | None, host: str, port: int) -> None:
+def _run_worker(config: Path | None, db: str | None, host: str, channel_fd: int) -> None:
     import uvicorn
 
+    from ..api.handoff import HandoffServer
     from ..gctune import tune_for_server
 
     _die_with_parent()
-    sock = _listen(host, port)
+    channel = socket.socket(fileno=channel_fd)
     app = _app(config, db, host)
     tune_for_server()
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    )
-    server.run(sockets=[sock])
+    config_ = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    HandoffServer(config_, channel).run()
 
 
 @api_app.command("serve")
@@ -112,15 +106,15 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8800,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="processes")] = 1,
-    worker: Annotated[bool, typer.Option("--worker", hidden=True)] = False,
+    channel_fd: Annotated[int | None, typer.Option("--worker-channel", hidden=True)] = None,
 ) -> None:
     """Serve the operator API and dashboard until SIGTERM / SIGINT."""
     from ..errors import ConfigError
 
     if (config is None) == (db is None):
         raise ConfigError("give exactly one of --config and --db")
-    if worker:
-        _run_worker(config, db, host, port)
+    if channel_fd is not None:
+        _run_worker(config, db, host, channel_fd)
         return
     # migrate once, here, rather than racing in every process
     from ..api.database import database_url
@@ -135,13 +129,24 @@ def serve(
         url = database_url(db)
     _settings(url, host)  # refused settings: one line now, not once per process
     upgrade_database(url)
-    _listen(host, port).close()  # a port in use is one clear error, before any process starts
+    from ..api.handoff import Dispatcher, channel_pair
+
+    listener = _listen(host, port)  # a port in use is one clear error, before any process
     env = {**os.environ}
     env.setdefault(SECRET_ENV, secrets.token_urlsafe(48))
-    argv = [sys.executable, "-m", "interchange", "api", "serve", "--worker"]
+    argv = [sys.executable, "-m", "interchange", "api", "serve"]
     argv += ["--config", str(config)] if config is not None else ["--db", url]
-    argv += ["--host", host, "--port", str(port)]
-    children = [subprocess.Popen(argv, env=env) for _ in range(workers)]
+    argv += ["--host", host]
+    ours, children = [], []
+    for _ in range(workers):
+        mine, theirs = channel_pair()
+        ours.append(mine)
+        fd = theirs.fileno()
+        children.append(
+            subprocess.Popen([*argv, "--worker-channel", str(fd)], env=env, pass_fds=(fd,))
+        )
+        theirs.close()
+    dispatcher = Dispatcher(listener, ours)
     stopping = False
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -150,14 +155,17 @@ def serve(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    typer.echo(
-        f"operator API and dashboard at http://{host}:{port}/ui/ ({workers} process(es))",
-        err=True,
-    )
     try:
-        while not stopping and all(c.poll() is None for c in children):
-            time.sleep(0.2)
+        if dispatcher.wait_ready(timeout=120):
+            dispatcher.start()
+            typer.echo(
+                f"operator API and dashboard at http://{host}:{port}/ui/ ({workers} process(es))",
+                err=True,
+            )
+            while not stopping and all(c.poll() is None for c in children):
+                time.sleep(0.2)
     finally:
+        dispatcher.stop()
         for c in children:
             if c.poll() is None:
                 c.terminate()
@@ -166,6 +174,8 @@ def serve(
                 c.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 c.kill()
+        for ch in ours:
+            ch.close()
     if not stopping:
         raise ConfigError("an API process stopped unexpectedly; see its messages above")
 
