@@ -25,6 +25,7 @@ from .metrics import make_registry
 from .problems import install_handlers
 from .routes import admin, documents, inbox, submit, system
 from .routes import directory as directory_api
+from .turns import Turns
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -112,6 +113,7 @@ def create_api_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.turns = Turns()
     app.state.node = node
     app.state.directory = directory
     app.state.names = _names(directory)

@@ -18,6 +18,7 @@ from ..deps import (
     Viewer,
     authorize,
     names_of,
+    reading,
     scope_of,
 )
 from ..queries import (
@@ -29,6 +30,7 @@ from ..queries import (
     sent_document,
 )
 from ..schemas import ActionResult, DocumentDetail, DocumentPage, ReasonBody
+from ..turns import turns_of
 from .common import (
     ERRORS,
     Code,
@@ -73,9 +75,10 @@ async def list_documents(
         cursor=cursor_value(cursor),
         limit=limit,
     )
-    with engine.connect() as conn:  # on the event loop, returned before any await: see deps
-        user = authorize(conn, request, token, "viewer")
-        page = list_sent_data(conn, scope_of(user), f, today)
+    async with turns_of(request):  # on the loop, in arrival order: see turns
+        with reading(engine) as conn:  # returned before any await: see deps
+            user = authorize(conn, request, token, "viewer")
+            page = list_sent_data(conn, scope_of(user), f, today)
     return data_response(page)
 
 
@@ -83,9 +86,10 @@ async def list_documents(
 async def get_document(
     document: Id, token: Token, engine: EngineDep, today: Today, request: Request
 ) -> Response:
-    with engine.connect() as conn:  # on the event loop, returned before any await: see deps
-        user = authorize(conn, request, token, "viewer")
-        detail = sent_detail_data(conn, scope_of(user), document, today, names_of(request))
+    async with turns_of(request):  # on the loop, in arrival order: see turns
+        with reading(engine) as conn:  # returned before any await: see deps
+            user = authorize(conn, request, token, "viewer")
+            detail = sent_detail_data(conn, scope_of(user), document, today, names_of(request))
     if detail is None:
         raise NotFoundError(f"no document {document}")
     return data_response(detail)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from ...edxml.model import EdocMessage, StatusCode
 from ...errors import NotFoundError
 from ...store.tables import deliveries, documents
-from ..deps import Conn, EngineDep, Operator, Viewer, scope_of
+from ..deps import Conn, EngineDep, Operator, Viewer, reading, scope_of
 from ..docinfo import hops_of, signature_of
 from ..queries import InboxFilter, inbox_item, inbox_timeline, list_inbox, verification_of
 from ..schemas import (
@@ -27,6 +27,7 @@ from ..schemas import (
     RecallAnswerBody,
 )
 from ..structured import read_stored
+from ..turns import turns_of
 from .common import ERRORS, Code, Cursor, Id, Limit, Text, Word, cursor_value, json_response
 
 router = APIRouter(prefix="/inbox", tags=["inbox"], responses=ERRORS)
@@ -36,6 +37,7 @@ router = APIRouter(prefix="/inbox", tags=["inbox"], responses=ERRORS)
 async def list_items(
     user: Viewer,
     engine: EngineDep,
+    request: Request,
     state: Word = None,
     sender: Code = None,
     kind: Word = None,
@@ -55,8 +57,9 @@ async def list_items(
         cursor=cursor_value(cursor),
         limit=limit,
     )
-    with engine.connect() as conn:  # on the event loop, returned before any await: see deps
-        page = list_inbox(conn, scope_of(user), f)
+    async with turns_of(request):  # on the loop, in arrival order: see turns
+        with reading(engine) as conn:  # returned before any await: see deps
+            page = list_inbox(conn, scope_of(user), f)
     return json_response(page)
 
 
