@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -56,11 +57,18 @@ class Scope:
         return self.codes is None or (code is not None and code in self.codes)
 
 
+_TENANTS_Q = select(tenants.c.id, tenants.c.organ_code)
+_TENANTS_IN_Q = _TENANTS_Q.where(tenants.c.organ_code.in_(bindparam("codes", expanding=True)))
+
+
 def visible_tenants(conn: Connection, scope: Scope) -> dict[int, str]:
-    q = select(tenants.c.id, tenants.c.organ_code)
-    if scope.codes is not None:
-        q = q.where(tenants.c.organ_code.in_(sorted(scope.codes)))
-    return {int(r.id): r.organ_code for r in conn.execute(q)}
+    """Tenant ids by code, of those the scope allows (every list asks: statements built
+    once)."""
+    if scope.codes is None:
+        rows = conn.execute(_TENANTS_Q)
+    else:
+        rows = conn.execute(_TENANTS_IN_Q, {"codes": sorted(scope.codes)})
+    return {int(pk): code for pk, code in rows}
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -159,16 +167,25 @@ def list_sent_data(conn: Connection, scope: Scope, f: SentFilter, today: dt.date
     return {"items": items, "next_cursor": str(rows[-1].id) if more and rows else None}
 
 
+# Built once, with the page's ids as one parameter: an ``in_()`` of 50 literal ids cost
+# 0.6 ms of CPU per page, coercing each value and rendering each placeholder. PostgreSQL
+# takes them as one array; SQLite expands the list at execution.
+_COUNT_COLS = (deliveries.c.document_pk, deliveries.c.state, func.count())
+_COUNTS_Q = {
+    "postgresql": select(*_COUNT_COLS)
+    .where(deliveries.c.document_pk == func.any(bindparam("ids", type_=ARRAY(Integer))))
+    .group_by(deliveries.c.document_pk, deliveries.c.state),
+    "sqlite": select(*_COUNT_COLS)
+    .where(deliveries.c.document_pk.in_(bindparam("ids", expanding=True)))
+    .group_by(deliveries.c.document_pk, deliveries.c.state),
+}
+
+
 def _state_counts(conn: Connection, doc_ids: list[int]) -> dict[int, dict[str, int]]:
     if not doc_ids:
         return {}
     out: dict[int, dict[str, int]] = defaultdict(dict)
-    q = (
-        select(deliveries.c.document_pk, deliveries.c.state, func.count())
-        .where(deliveries.c.document_pk.in_(doc_ids))
-        .group_by(deliveries.c.document_pk, deliveries.c.state)
-    )
-    for pk, state, n in conn.execute(q).all():
+    for pk, state, n in conn.execute(_COUNTS_Q[conn.dialect.name], {"ids": doc_ids}).all():
         out[pk][state] = n
     return out
 
