@@ -26,6 +26,7 @@ import uvicorn
 
 READY = b"r"  # a worker to its supervisor: started, send connections
 _CONN = b"c"  # the supervisor to a worker: here is one
+SEND_TIMEOUT_S = 5.0
 
 
 def channel_pair() -> tuple[socket.socket, socket.socket]:
@@ -51,7 +52,9 @@ class Dispatcher:
                     return False
             except OSError:
                 return False
-            ch.settimeout(None)
+            # A worker that stops reading its channel is skipped after this long, rather
+            # than holding every later connection in the supervisor.
+            ch.settimeout(SEND_TIMEOUT_S)
         return True
 
     def start(self) -> None:
@@ -71,7 +74,7 @@ class Dispatcher:
                     try:
                         socket.send_fds(ch, [_CONN], [conn.fileno()])
                         break
-                    except OSError:  # that worker is gone: the next one takes it
+                    except OSError:  # that worker is gone or stuck: the next one takes it
                         continue
 
     def stop(self) -> None:
