@@ -208,3 +208,17 @@ def test_a_refused_transition_is_said_from_its_facts() -> None:
     # an event no operator clicks: the class's sentence
     other = IllegalTransitionError(State.SENT, Action.SEND_OK)
     assert error_texts(other) == class_texts(IllegalTransitionError)
+
+
+def test_every_field_of_a_verification_report_has_a_label_in_both_languages() -> None:
+    """The inbox page labels the stored report's fields (``VerificationResult``)."""
+    import dataclasses
+
+    from interchange.api.web.i18n import report_label, report_value
+    from interchange.signing.verify import VerificationResult
+
+    for field in dataclasses.fields(VerificationResult):
+        vi, en = report_label("vi", field.name), report_label("en", field.name)
+        assert vi != field.name and en != field.name and vi != en, field.name
+    assert report_value("vi", True) == "Có" and report_value("en", False) == "No"
+    assert report_value("vi", 1) == 1 and report_value("vi", "rsa-sha256") == "rsa-sha256"

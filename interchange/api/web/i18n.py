@@ -213,6 +213,40 @@ def kind_label(lang: str, kind: str) -> str:
     return translator(lang)(key) if key in _WORDS else kind
 
 
+#: The fields of a stored verification report (``signing.verify.VerificationResult``, and
+#: the short reports of test codecs), labelled for the inbox page; others show as stored.
+_REPORT_FIELDS: dict[str, Texts] = {
+    "valid": ("Hợp lệ", "Valid"),
+    "signer": ("Người ký", "Signer"),
+    "chain": ("Chuỗi chứng thư", "Certificate chain"),
+    "signer_subject": ("Chủ thể chứng thư", "Certificate subject"),
+    "signer_organ": ("Đơn vị ký", "Signing agency"),
+    "certificate_fingerprint": ("Dấu vân tay chứng thư (SHA-256)", "Certificate SHA-256"),
+    "not_after": ("Chứng thư hết hạn", "Certificate expires"),
+    "signature_algorithm": ("Thuật toán ký", "Signature algorithm"),
+    "signature_algorithm_name": ("Tên thuật toán ký", "Signature algorithm name"),
+    "digest_algorithm": ("Thuật toán băm", "Digest algorithm"),
+    "c14n_algorithm": ("Chuẩn hoá", "Canonicalisation"),
+    "stripped_hops": ("Dấu vết chuyển tiếp đã tách", "Hops stripped before checking"),
+}
+_YES_NO: dict[bool, Texts] = {True: ("Có", "Yes"), False: ("Không", "No")}
+_REPORT_WORDS: dict[str, Texts] = {"trusted": ("tin cậy", "trusted")}
+
+
+def report_label(lang: str, field: str) -> str:
+    texts = _REPORT_FIELDS.get(field)
+    return pick(texts, lang) if texts else field
+
+
+def report_value(lang: str, value: object) -> object:
+    """Yes / no and the few fixed words in the page's language; anything else as stored."""
+    if isinstance(value, bool):
+        return pick(_YES_NO[value], lang)
+    if isinstance(value, str) and value in _REPORT_WORDS:
+        return pick(_REPORT_WORDS[value], lang)
+    return value
+
+
 def state_label(lang: str, state: str) -> str:
     key = {"sent": "state_sent", "dead": "state_dead"}.get(state, state)
     return translator(lang)(key)

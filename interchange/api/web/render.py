@@ -30,6 +30,8 @@ from .i18n import (
     kind_label,
     lang_of,
     pick,
+    report_label,
+    report_value,
     state_label,
     translator,
 )
@@ -123,6 +125,8 @@ def render(
         "csrf": session.csrf(settings.session_secret) if session else "",
         "state_label": lambda s: state_label(lang, s),
         "kind_label": lambda k: kind_label(lang, k),
+        "report_label": lambda f: report_label(lang, f),
+        "report_value": lambda v: report_value(lang, v),
         "node": settings.node_name,
         "msg": t(flash.msg) if flash.msg else "",
         "msg_detail": pick(flash.detail, lang),
