@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..store.auth_tables import User
+from ..store.blobs import document_bytes, document_size
 from ..store.tables import deliveries, documents, events, inbox_items, status_messages, tenants
 from .docinfo import describe
 from .schemas import (
@@ -240,7 +241,7 @@ _DETAIL_DOC = (
     documents.c.due_date,
     documents.c.sender,
     documents.c.sha256,
-    func.length(documents.c.data).label("size"),
+    document_size.label("size"),
     documents.c.bussiness_type,
     documents.c.original_document_id,
     tenants.c.organ_code.label("tenant"),
@@ -384,7 +385,7 @@ def sent_detail_data(
 
 
 def _document_bytes(conn: Connection, pk: int) -> bytes:
-    return bytes(conn.execute(select(documents.c.data).where(documents.c.id == pk)).scalar_one())
+    return bytes(conn.execute(select(document_bytes).where(documents.c.id == pk)).scalar_one())
 
 
 def steps_of(delivery: DeliveryOut) -> dict[str, dt.datetime]:
@@ -510,7 +511,7 @@ def inbox_item(conn: Connection, scope: Scope, item_id: int) -> Any | None:
         select(
             *_INBOX_COLS,
             inbox_items.c.verification,
-            documents.c.data,
+            document_bytes.label("data"),
             documents.c.sha256,
             tenants.c.organ_code.label("tenant"),
         )

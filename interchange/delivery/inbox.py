@@ -27,6 +27,7 @@ from adapters.base import Axis, PendingItem
 
 from ..edxml.model import EdocMessage, ResponseFor, StatusCode, StatusMessage
 from ..errors import InterchangeError, NotEdXMLError
+from ..store.blobs import put_blob
 from ..store.ops import add_event, insert_id, sha256_hex, utcnow
 from ..store.tables import documents, inbox_items
 from .codec import Codec, Opened, report_json
@@ -522,6 +523,8 @@ class Inbox:
         original: str | None = None,
     ) -> int:
         h = msg.header if msg else None
+        # the bytes once per SHA-256: a fan-out to many hosted tenants keeps a single copy
+        put_blob(conn, sha, data)
         return int(
             insert_id(
                 conn,
@@ -541,7 +544,7 @@ class Inbox:
                     bussiness_type=bussiness_type,
                     original_document_id=original,
                     payload_kind=payload_kind,
-                    data=data,
+                    data=None,  # in document_blobs (store.blobs.document_bytes reads it)
                     sha256=sha,
                     axis_doc_id=axis_doc_id,
                     created_at=now,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from ..edxml.model import EdocMessage, ResponseFor, StatusCode
 from ..errors import DeliveryError, NotFoundError
+from ..store.blobs import document_bytes
 from ..store.ops import add_event, update_where, utcnow
 from ..store.tables import deliveries, documents, inbox_items, tenants
 from .codec import Codec
@@ -64,7 +65,7 @@ def answer(
                 inbox_items.c.valid,
                 inbox_items.c.tenant_id,
                 inbox_items.c.document_pk,
-                documents.c.data,
+                document_bytes.label("data"),
                 tenants.c.organ_code,
             )
             .join(documents, documents.c.id == inbox_items.c.document_pk)
@@ -320,7 +321,7 @@ def recall(
             select(
                 documents.c.id,
                 documents.c.tenant_id,
-                documents.c.data,
+                document_bytes.label("data"),
                 documents.c.direction,
                 documents.c.message_type,
                 tenants.c.organ_code,

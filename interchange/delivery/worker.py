@@ -30,6 +30,7 @@ from adapters.base import Axis, MessageType, SendReceipt
 
 from ..edxml.model import EdocMessage
 from ..errors import InterchangeError, RefusedError
+from ..store.blobs import document_bytes
 from ..store.ops import add_event, update_where, utcnow
 from ..store.tables import deliveries, documents, tenants
 from .codec import peek_message
@@ -410,7 +411,9 @@ def deliver_group(
 def _document_bytes(engine: Engine, pks: Iterable[int]) -> dict[int, bytes]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(documents.c.id, documents.c.data).where(documents.c.id.in_(sorted(set(pks))))
+            select(documents.c.id, document_bytes.label("data")).where(
+                documents.c.id.in_(sorted(set(pks)))
+            )
         ).all()
     return {int(r.id): bytes(r.data) for r in rows}
 

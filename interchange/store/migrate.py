@@ -81,6 +81,10 @@ def upgrade_database(url: str, *, engine: Engine | None = None) -> None:
             with _sqlite_file_lock(url), eng.connect() as conn:
                 _upgrade_on(conn)
                 conn.commit()
+                # a migration that rebuilds a table turns foreign keys off, and SQLite ignores
+                # turning them back on inside its transaction: do it now that it is committed
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
     finally:
         if own:
             eng.dispose()

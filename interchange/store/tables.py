@@ -2,7 +2,10 @@
 
 SQLAlchemy Core (the hot paths are a handful of UPDATEs). Every timestamp is a naive UTC
 ``DateTime`` so that SQLite and PostgreSQL compare them the same way. Documents keep the
-signed bytes exactly as they travelled (``data``) with their SHA-256.
+signed bytes exactly as they travelled with their SHA-256: inline in ``documents.data`` for
+what we send, once per SHA-256 in ``document_blobs`` for what we receive (``data`` is then
+``NULL``; read through ``store.blobs.document_bytes``). A directive to 705 districts hosted on
+one node is 705 received documents but one blob.
 
 Uniqueness carries the delivery guarantees:
 - ``documents (tenant_id, direction, dedupe_key)``: an incoming document is stored once per
@@ -60,7 +63,8 @@ documents = Table(
     Column("bussiness_type", Integer, nullable=False, default=0),
     Column("original_document_id", String(200), nullable=True),  # Bussiness/DocumentId
     Column("payload_kind", String(64), nullable=True),
-    Column("data", LargeBinary, nullable=False),
+    # inline bytes (outgoing, and rows stored before 0008); NULL: the bytes are in document_blobs
+    Column("data", LargeBinary, nullable=True),
     Column("sha256", String(64), nullable=False),
     Column("axis_doc_id", String(200), nullable=True),  # incoming: the axis queue id
     Column("created_at", DateTime, nullable=False),
@@ -70,6 +74,15 @@ Index("ix_documents_document_id", documents.c.document_id)
 Index("ix_documents_sha256", documents.c.sha256)
 Index(
     "ix_documents_listing", documents.c.direction, documents.c.message_type, documents.c.tenant_id
+)
+
+# received bytes, once per SHA-256 however many hosted tenants received them
+document_blobs = Table(
+    "document_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
 )
 
 deliveries = Table(
@@ -170,4 +183,4 @@ Index("ix_events_delivery", events.c.delivery_id)
 Index("ix_events_document", events.c.document_pk)
 Index("ix_events_inbox_item", events.c.inbox_item_id)
 
-ALL = (tenants, documents, deliveries, inbox_items, status_messages, events)
+ALL = (tenants, documents, document_blobs, deliveries, inbox_items, status_messages, events)
