@@ -99,7 +99,8 @@ def test_refuse_needs_a_reason_then_queues_status_02(world: World) -> None:
     r = c.post(
         f"/ui/inbox/{item}/refuse", data={"csrf": token, "reason": "  "}, follow_redirects=False
     )
-    assert "reason" in _flash(c, r)[1]
+    err = _flash(c, r)[1]  # the sentence in the page's language, the precise line below
+    assert "Chưa nêu lý do" in err and "reason" in err
     assert _item(world, item) == ("arrived", None, None)
     r = c.post(
         f"/ui/inbox/{item}/refuse",
@@ -138,4 +139,5 @@ def test_assign_to_someone_and_cancel(world: World) -> None:
     assert "Đã hủy" in _flash(c, r)[0]
     assert _state(world, did) == "cancelled"
     r = c.post(f"/ui/documents/{doc}/cancel", data={"csrf": token}, follow_redirects=False)
-    assert "nothing" in _flash(c, r)[1]  # nothing left to cancel: said, not a 500
+    err = _flash(c, r)[1]  # nothing left to cancel: said, not a 500
+    assert "Không còn lượt gửi nào chưa đi để hủy" in err and "nothing" in err
