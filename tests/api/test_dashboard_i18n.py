@@ -222,3 +222,27 @@ def test_every_field_of_a_verification_report_has_a_label_in_both_languages() ->
         assert vi != field.name and en != field.name and vi != en, field.name
     assert report_value("vi", True) == "Có" and report_value("en", False) == "No"
     assert report_value("vi", 1) == 1 and report_value("vi", "rsa-sha256") == "rsa-sha256"
+
+
+def test_every_timeline_event_the_code_writes_has_a_label_in_both_languages() -> None:
+    """Event names are stored as written (``event="..."`` and the worker's ``Action``s); an
+    operator's answer is stored under its state. A new event without a label fails here."""
+    import re
+    from pathlib import Path
+
+    from interchange.api.web.i18n import event_label
+    from interchange.delivery.lifecycle import Action, State
+
+    source = Path(__file__).resolve().parents[2] / "interchange" / "delivery"
+    written = {
+        name
+        for f in source.glob("*.py")
+        for name in re.findall(r'\bevent="([a-z0-9_-]+)"', f.read_text("utf-8"))
+    }
+    assert {"submitted", "queued", "status", "recall"} <= written  # the scan finds them
+    names = written | {a.value for a in Action} | {s.value for s in State}
+    names |= {"matched", "ignored", "unknown-document", "duplicate"}  # status outcomes
+    for name in sorted(names):
+        vi, en = event_label("vi", name), event_label("en", name)
+        assert vi != name and en and vi != en, name
+    assert event_label("vi", "something-new") == "something-new"  # unknown: as stored

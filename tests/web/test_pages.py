@@ -141,8 +141,10 @@ def test_inbox_list_and_item(world: World) -> None:
     # the stored verification report, labelled in the page's language
     assert "<dt>Người ký</dt>" in item.text and "<dt>Hợp lệ</dt>" in item.text
     assert '<code class="wrap">Có</code>' in item.text and ">tin cậy<" in item.text
+    assert "</time> · Đã nhận" in item.text  # the timeline's event, named in Vietnamese
     english = c.get(f"/ui/inbox/{world.ids[f'inbox:{A}']}?lang=en")
     assert "<dt>Signer</dt>" in english.text and '<code class="wrap">Yes</code>' in english.text
+    assert "</time> · Received" in english.text
     c.get("/ui/?lang=vi")  # the language is remembered: back to the default
     att = re.search(rf'href="(/ui/inbox/{world.ids[f"inbox:{A}"]}/attachments/\d+)"', item.text)
     assert att

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
 from ... import errors
-from ...delivery.lifecycle import Action, IllegalTransitionError
+from ...delivery.lifecycle import Action, IllegalTransitionError, State
 from ...delivery.outbox import DuplicateDocumentError
 from ...edxml.model import StatusCode
 from ..problems import BadRequest, Unauthorized
@@ -250,6 +250,42 @@ def report_value(lang: str, value: object) -> object:
 def state_label(lang: str, state: str) -> str:
     key = {"sent": "state_sent", "dead": "state_dead"}.get(state, state)
     return translator(lang)(key)
+
+
+_STATES = frozenset(s.value for s in State)
+
+#: Timeline events (``store.tables.events.event``) and status-message outcomes, by their
+#: stored names; an operator's answer is recorded under the state it leads to.
+_EVENTS: dict[str, Texts] = {
+    "submitted": ("Đã ký số và lưu", "Signed and stored"),
+    "queued": ("Xếp hàng chờ gửi", "Queued"),
+    "send_ok": ("Trục đã nhận", "Taken by the axis"),
+    "transport_failed": ("Không kết nối được trục", "Axis unreachable"),
+    "axis_refused": ("Trục từ chối", "Refused by the axis"),
+    "expired": ("Quá hạn gửi, ngừng thử", "Gave up (too old)"),
+    "retry": ("Gửi lại ngay", "Retry now"),
+    "resend": ("Gửi lại", "Sent again"),
+    "cancel": ("Hủy gửi", "Cancelled"),
+    "received": ("Đã nhận", "Received"),
+    "status": ("Nhận trạng thái", "Status received"),
+    "status-ignored": ("Trạng thái bị bỏ qua", "Status ignored"),
+    "recall": ("Yêu cầu thu hồi", "Recall requested"),
+    "recall-requested": ("Nơi gửi yêu cầu thu hồi", "The sender asks to recall"),
+    "matched": ("đã khớp", "matched"),
+    "ignored": ("bỏ qua", "ignored"),
+    "unknown-document": ("không rõ văn bản", "unknown document"),
+    "duplicate": ("trùng lặp", "duplicate"),
+}
+
+
+def event_label(lang: str, event: str) -> str:
+    """A timeline event or outcome in the page's language; a state's name for an answer."""
+    texts = _EVENTS.get(event)
+    if texts:
+        return pick(texts, lang)
+    if event in _STATES:
+        return state_label(lang, event)
+    return event
 
 
 def pick(texts: Texts, lang: str) -> str:
