@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -44,7 +45,16 @@ def pg_engine() -> Iterator[Engine]:
 
 
 def _pg_engine() -> Iterator[Engine]:
-    """A fresh schema in the test PostgreSQL database, dropped afterwards."""
+    """A fresh schema in the test PostgreSQL database, migrated, dropped afterwards."""
+    with pg_schema_engine() as eng:
+        upgrade_database(pg_url_or_skip(), engine=eng)
+        yield eng
+
+
+@contextlib.contextmanager
+def pg_schema_engine() -> Iterator[Engine]:
+    """An engine on a fresh, empty schema of the test PostgreSQL database, dropped
+    afterwards (the caller migrates it as far as it needs)."""
     base = pg_url_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(base)
@@ -52,7 +62,6 @@ def _pg_engine() -> Iterator[Engine]:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     eng = make_engine(base, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        upgrade_database(base, engine=eng)
         yield eng
     finally:
         eng.dispose()

@@ -4,8 +4,8 @@ Migration 0008 keeps the inline bytes of documents stored before it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from adapters.memory import MemoryHub
@@ -29,7 +29,7 @@ from interchange.store.migrate import alembic_config, upgrade_database
 from interchange.store.ops import ensure_tenant, insert_id, sha256_hex
 from interchange.store.tables import document_blobs, documents, inbox_items, tenants
 
-from .conftest import pg_url_or_skip
+from .conftest import pg_schema_engine
 from .fakes import FakeCodec, RecordingAxis, encode, forge, make_edoc, status_codes
 
 PROVINCE = "000.00.13.H53"
@@ -199,30 +199,18 @@ def test_a_duplicate_delivery_stores_nothing_new(engine: Engine) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine_at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty database migrated only to revision 0007 (before document_blobs)."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        admin = None
-        schema = ""
-    else:
-        base = pg_url_or_skip()
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        eng = make_engine(base, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+            stack.callback(eng.dispose)
+        else:
+            eng = stack.enter_context(pg_schema_engine())
         with eng.connect() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0007")
             conn.commit()
         yield eng
-    finally:
-        eng.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def test_migration_keeps_inline_documents_readable(engine_at_0007: Engine) -> None:

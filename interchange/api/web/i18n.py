@@ -233,18 +233,21 @@ _YES_NO: dict[bool, Texts] = {True: ("Có", "Yes"), False: ("Không", "No")}
 _REPORT_WORDS: dict[str, Texts] = {"trusted": ("tin cậy", "trusted")}
 
 
+def _named(table: dict[str, Texts], lang: str, key: str) -> str:
+    """``key``'s text in ``lang`` if the table names it, else ``key`` as stored."""
+    texts = table.get(key)
+    return pick(texts, lang) if texts else key
+
+
 def report_label(lang: str, field: str) -> str:
-    texts = _REPORT_FIELDS.get(field)
-    return pick(texts, lang) if texts else field
+    return _named(_REPORT_FIELDS, lang, field)
 
 
 def report_value(lang: str, value: object) -> object:
     """Yes / no and the few fixed words in the page's language; anything else as stored."""
     if isinstance(value, bool):
         return pick(_YES_NO[value], lang)
-    if isinstance(value, str) and value in _REPORT_WORDS:
-        return pick(_REPORT_WORDS[value], lang)
-    return value
+    return _named(_REPORT_WORDS, lang, value) if isinstance(value, str) else value
 
 
 def state_label(lang: str, state: str) -> str:
@@ -280,12 +283,9 @@ _EVENTS: dict[str, Texts] = {
 
 def event_label(lang: str, event: str) -> str:
     """A timeline event or outcome in the page's language; a state's name for an answer."""
-    texts = _EVENTS.get(event)
-    if texts:
-        return pick(texts, lang)
-    if event in _STATES:
+    if event in _STATES and event not in _EVENTS:
         return state_label(lang, event)
-    return event
+    return _named(_EVENTS, lang, event)
 
 
 def pick(texts: Texts, lang: str) -> str:
