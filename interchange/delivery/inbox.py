@@ -28,7 +28,7 @@ from adapters.base import Axis, PendingItem
 from ..edxml.model import EdocMessage, ResponseFor, StatusCode, StatusMessage
 from ..errors import InterchangeError, NotEdXMLError
 from ..store.blobs import put_blob
-from ..store.ops import add_event, insert_id, sha256_hex, utcnow
+from ..store.ops import add_event, add_events, event_row, insert_id, sha256_hex, utcnow
 from ..store.tables import documents, inbox_items
 from .codec import Codec, Opened, report_json
 from .lifecycle import State, apply
@@ -381,21 +381,24 @@ class Inbox:
             return self._store_refused(tenant, data, sha, exc, axis_doc_id, now)
         msg = opened.message
         key = f"{msg.sender}|{msg.document_id}"
-        if self._exists(tenant.id, key):
-            return "duplicate"
         b = msg.bussiness
-        # sign the answers before taking the write lock: signing is the slow part
         state = State.ARRIVED
         final = apply(state, StatusCode.ACCEPTED) if tenant.auto_accept else state
         rf = response_for(msg)
-        arrived = self.codec.sign_status(tenant.organ, rf, StatusCode.ARRIVED, None)
-        accepted = (
-            self.codec.sign_status(tenant.organ, rf, StatusCode.ACCEPTED, None)
-            if tenant.auto_accept
-            else None
-        )
+        timeline: list[dict[str, Any]] = []
         try:
             with self.engine.begin() as conn:
+                # Read first, sign, then write: on SQLite the write lock is taken at the
+                # first INSERT, so signing (the slow part) never holds it; on PostgreSQL
+                # the unique key settles a race with another worker.
+                if conn.execute(_RECEIVED, {"b_tenant": tenant.id, "b_key": key}).first():
+                    return "duplicate"
+                arrived = self.codec.sign_status(tenant.organ, rf, StatusCode.ARRIVED, None)
+                accepted = (
+                    self.codec.sign_status(tenant.organ, rf, StatusCode.ACCEPTED, None)
+                    if tenant.auto_accept
+                    else None
+                )
                 doc_pk = self._insert_doc(
                     conn,
                     tenant,
@@ -413,34 +416,39 @@ class Inbox:
                 item_id = self._insert_item(
                     conn, tenant, doc_pk, final, True, report_json(opened.report), None, None, now
                 )
-                add_event(
-                    conn,
-                    tenant_id=tenant.id,
-                    event="received",
-                    at=now,
-                    document_pk=doc_pk,
-                    inbox_item_id=item_id,
-                    to_state=state.value,
-                    status_code=StatusCode.ARRIVED.value,
-                    hop=msg.sender,
-                    detail=f"axis DocId {axis_doc_id}" if axis_doc_id else None,
-                )
-                self._queue(conn, tenant, msg, StatusCode.ARRIVED, None, now, arrived)
-                if accepted is not None:
-                    add_event(
-                        conn,
+                timeline.append(
+                    event_row(
                         tenant_id=tenant.id,
-                        event="accepted",
+                        event="received",
                         at=now,
                         document_pk=doc_pk,
                         inbox_item_id=item_id,
-                        from_state=state.value,
-                        to_state=final.value,
-                        status_code=StatusCode.ACCEPTED.value,
-                        hop=tenant.organ,
-                        detail="accepted automatically (tenant policy)",
+                        to_state=state.value,
+                        status_code=StatusCode.ARRIVED.value,
+                        hop=msg.sender,
+                        detail=f"axis DocId {axis_doc_id}" if axis_doc_id else None,
                     )
-                    self._queue(conn, tenant, msg, StatusCode.ACCEPTED, None, now, accepted)
+                )
+                self._queue(conn, tenant, msg, StatusCode.ARRIVED, None, now, arrived, timeline)
+                if accepted is not None:
+                    timeline.append(
+                        event_row(
+                            tenant_id=tenant.id,
+                            event="accepted",
+                            at=now,
+                            document_pk=doc_pk,
+                            inbox_item_id=item_id,
+                            from_state=state.value,
+                            to_state=final.value,
+                            status_code=StatusCode.ACCEPTED.value,
+                            hop=tenant.organ,
+                            detail="accepted automatically (tenant policy)",
+                        )
+                    )
+                    self._queue(
+                        conn, tenant, msg, StatusCode.ACCEPTED, None, now, accepted, timeline
+                    )
+                add_events(conn, timeline)
         except IntegrityError:  # another worker stored it first
             return "duplicate"
         return "stored"
@@ -595,6 +603,7 @@ class Inbox:
         reason: str | None,
         now: dt.datetime,
         data: bytes,
+        timeline: list[dict[str, Any]] | None = None,
     ) -> None:
         queue_status_in(
             conn,
@@ -606,6 +615,7 @@ class Inbox:
             code=code,
             description=reason,
             now=now,
+            timeline=timeline,
         )
 
     # --- status messages -----------------------------------------------------------------

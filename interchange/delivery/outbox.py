@@ -11,13 +11,14 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ..edxml.model import EdocMessage, StatusCode
 from ..errors import DeliveryError
-from ..store.ops import add_event, insert_id, sha256_hex, utcnow
+from ..store.ops import add_events, event_row, insert_id, sha256_hex, utcnow
 from ..store.tables import deliveries, documents
 from .lifecycle import State
 from .worker import Claimed, OutboxWorker, RetryPolicy, claim, deliver, sweep_unanswered
@@ -114,24 +115,30 @@ def submit_in(
             created_at=now,
         ),
     )
-    add_event(
-        conn,
-        tenant_id=tenant_id,
-        event="submitted",
-        at=now,
-        document_pk=doc_pk,
-        hop=message.sender,
-        detail=f"{len(recs)} recipient(s)",
-    )
-    ids = []
-    for rec in recs:
-        ids.append(_new_delivery(conn, tenant_id, doc_pk, rec, now))
+    timeline = [
+        event_row(
+            tenant_id=tenant_id,
+            event="submitted",
+            at=now,
+            document_pk=doc_pk,
+            hop=message.sender,
+            detail=f"{len(recs)} recipient(s)",
+        )
+    ]
+    ids = [_new_delivery(conn, tenant_id, doc_pk, rec, now, timeline) for rec in recs]
+    add_events(conn, timeline)
     return Submitted(int(doc_pk), message.document_id, tuple(ids))
 
 
 def _new_delivery(
-    conn: Connection, tenant_id: int, doc_pk: int, rec: Recipient, now: dt.datetime
+    conn: Connection,
+    tenant_id: int,
+    doc_pk: int,
+    rec: Recipient,
+    now: dt.datetime,
+    timeline: list[dict[str, Any]],
 ) -> int:
+    """Insert one queued delivery; its "queued" event goes to ``timeline``."""
     did = int(
         insert_id(
             conn,
@@ -152,16 +159,17 @@ def _new_delivery(
     detail = (
         f"addressed to {rec.substituted_from}, now {rec.code}" if rec.substituted_from else None
     )
-    add_event(
-        conn,
-        tenant_id=tenant_id,
-        event="queued",
-        at=now,
-        document_pk=doc_pk,
-        delivery_id=did,
-        to_state=State.QUEUED.value,
-        hop=rec.code,
-        detail=detail,
+    timeline.append(
+        event_row(
+            tenant_id=tenant_id,
+            event="queued",
+            at=now,
+            document_pk=doc_pk,
+            delivery_id=did,
+            to_state=State.QUEUED.value,
+            hop=rec.code,
+            detail=detail,
+        )
     )
     return did
 
@@ -207,8 +215,12 @@ def queue_status_in(
     code: StatusCode,
     description: str | None = None,
     now: dt.datetime | None = None,
+    timeline: list[dict[str, Any]] | None = None,
 ) -> int:
-    """Queue a signed status message to ``recipient`` (sent by the outbox, with retries)."""
+    """Queue a signed status message to ``recipient`` (sent by the outbox, with retries).
+
+    ``timeline``: the caller's events of this transaction, written by the caller; without
+    one, the "queued" event is written here."""
     now = now or utcnow()
     doc_pk = insert_id(
         conn,
@@ -231,4 +243,8 @@ def queue_status_in(
             created_at=now,
         ),
     )
-    return _new_delivery(conn, tenant_id, int(doc_pk), Recipient(recipient), now)
+    own: list[dict[str, Any]] = [] if timeline is None else timeline
+    did = _new_delivery(conn, tenant_id, int(doc_pk), Recipient(recipient), now, own)
+    if timeline is None:
+        add_events(conn, own)
+    return did

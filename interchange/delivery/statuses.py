@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, select, union_all, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..edxml.model import StatusCode, StatusMessage
 from ..errors import DeliveryError, InterchangeError, NotEdXMLError
-from ..store.ops import add_event, insert_id, sha256_hex, update_where, utcnow
+from ..store.ops import add_events, event_row, insert_id, sha256_hex, update_where, utcnow
 from ..store.tables import deliveries, documents, inbox_items, status_messages
 from .codec import Codec
 from .lifecycle import IllegalTransitionError, State, apply
@@ -76,11 +76,19 @@ def store_status(
             engine, tenant, data, sha, axis_doc_id, now, sm, "invalid", str(exc), None, None
         )
     status = opened.message
+    timeline: list[dict[str, Any]] = []
     try:
         with engine.begin() as conn:
             if status.status_code is StatusCode.RECALL_REQUESTED:
-                return _recall_requested(conn, tenant, status, data, sha, axis_doc_id, now)
-            return _update_delivery(conn, tenant, status, data, sha, axis_doc_id, now)
+                outcome = _recall_requested(
+                    conn, tenant, status, data, sha, axis_doc_id, now, timeline
+                )
+            else:
+                outcome = _update_delivery(
+                    conn, tenant, status, data, sha, axis_doc_id, now, timeline
+                )
+            add_events(conn, timeline)
+            return outcome
     except IntegrityError:
         return "duplicate"
 
@@ -95,7 +103,8 @@ def store_statuses(
     """``store_status`` for several messages, in order, in one transaction.
 
     The same checks and rows as one by one (a message already kept, or kept earlier in this
-    batch, is a duplicate); one commit instead of one per message. If the batch fails
+    batch, is a duplicate); one commit instead of one per message, one query for what is
+    already kept, one statement for the timeline. If the batch fails
     (a concurrent writer, a constraint), nothing of it is kept and each message is stored
     on its own with ``store_status``; the caller acknowledges only after this returns.
     """
@@ -110,16 +119,20 @@ def store_statuses(
             opened.append((sha, message, None))
         except InterchangeError as exc:
             opened.append((sha, None, exc))
+    timeline: list[dict[str, Any]] = []
     try:
         with engine.begin() as conn:
+            keys = [(e[0].id, o[0]) for e, o in zip(entries, opened, strict=True)]
+            kept = _kept(conn, keys)
             out: list[Outcome] = []
             for (tenant, data, axis_doc_id), (sha, status, err) in zip(
                 entries, opened, strict=True
             ):
-                seen = conn.execute(_SEEN, {"b_tenant": tenant.id, "b_sha": sha}).first()
-                if seen is not None:
+                if (tenant.id, sha) in kept:
                     out.append("duplicate")
-                elif status is None:
+                    continue
+                kept.add((tenant.id, sha))
+                if status is None:
                     peeked = codec.peek(data)
                     sm = peeked if isinstance(peeked, StatusMessage) else None
                     reason = str(err)
@@ -128,9 +141,18 @@ def store_statuses(
                     )
                     out.append("invalid")
                 elif status.status_code is StatusCode.RECALL_REQUESTED:
-                    out.append(_recall_requested(conn, tenant, status, data, sha, axis_doc_id, now))
+                    out.append(
+                        _recall_requested(
+                            conn, tenant, status, data, sha, axis_doc_id, now, timeline
+                        )
+                    )
                 else:
-                    out.append(_update_delivery(conn, tenant, status, data, sha, axis_doc_id, now))
+                    out.append(
+                        _update_delivery(
+                            conn, tenant, status, data, sha, axis_doc_id, now, timeline
+                        )
+                    )
+            add_events(conn, timeline)
             return out
     except (IntegrityError, OperationalError, DeliveryError):
         log.info("status batch of %d failed; storing one by one", len(entries), exc_info=True)
@@ -141,49 +163,56 @@ _SEEN = select(status_messages.c.id).where(
     status_messages.c.tenant_id == bindparam("b_tenant"),
     status_messages.c.sha256 == bindparam("b_sha"),
 )
-# An outgoing document's DocumentId is its dedupe key: the unique index finds it (a query on
-# ``document_id`` let SQLite pick the tenant's whole listing index and scan every document).
-_OUT_EDOC = select(documents.c.id).where(
-    documents.c.tenant_id == bindparam("b_tenant"),
-    documents.c.direction == "out",
-    documents.c.dedupe_key == bindparam("b_doc"),
-    documents.c.message_type == "edoc",
+_KEPT = select(status_messages.c.tenant_id, status_messages.c.sha256).where(
+    status_messages.c.tenant_id.in_(bindparam("b_tenants", expanding=True)),
+    status_messages.c.sha256.in_(bindparam("b_shas", expanding=True)),
 )
-_BY_RECIPIENT = select(deliveries.c.id, deliveries.c.state, deliveries.c.document_pk).where(
-    deliveries.c.document_pk == bindparam("b_pk"), deliveries.c.recipient == bindparam("b_code")
-)
-_BY_SUBSTITUTED = (
-    select(deliveries.c.id, deliveries.c.state, deliveries.c.document_pk)
-    .where(
-        deliveries.c.document_pk == bindparam("b_pk"),
-        deliveries.c.substituted_from == bindparam("b_code"),
+
+
+def _kept(conn: Connection, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which (tenant, SHA-256) of a batch are already kept: one query on the unique index."""
+    if not keys:
+        return set()
+    params = {"b_tenants": sorted({k[0] for k in keys}), "b_shas": sorted({k[1] for k in keys})}
+    return {(int(r[0]), str(r[1])) for r in conn.execute(_KEPT, params)}
+
+
+def _find_statement() -> Select[tuple[Any, ...]]:
+    """The delivery a status answers, in one statement: of our document with its DocumentId
+    (its dedupe key: the unique index finds it; a query on ``document_id`` let SQLite pick
+    the tenant's whole listing index), to its sender or to the agency that replaced the
+    sender's old code, the newest if both exist. Each branch is one indexed lookup,
+    however many recipients the document has."""
+    d = deliveries
+    ours = (
+        select(documents.c.id)
+        .where(
+            documents.c.tenant_id == bindparam("b_tenant"),
+            documents.c.direction == "out",
+            documents.c.dedupe_key == bindparam("b_doc"),
+            documents.c.message_type == "edoc",
+        )
+        .scalar_subquery()
     )
-    .order_by(deliveries.c.id.desc())
-    .limit(1)
-)
+    cols = (d.c.id, d.c.state, d.c.document_pk)
+    by_recipient = select(*cols).where(
+        d.c.document_pk == ours, d.c.recipient == bindparam("b_code")
+    )
+    by_substituted = select(*cols).where(
+        d.c.document_pk == ours, d.c.substituted_from == bindparam("b_code")
+    )
+    both = union_all(by_recipient, by_substituted).subquery()
+    return select(both).order_by(both.c.id.desc()).limit(1)
+
+
+_FIND = _find_statement()
 
 
 def _find_delivery(
     conn: Connection, tenant_id: int, status: StatusMessage
-) -> Row[*tuple[Any, ...]] | None:
-    """The delivery a status answers: of our document with its DocumentId, to its sender or
-    to the agency that replaced the sender's old code (the newest, if both exist). Each
-    step is one indexed lookup, however many recipients the document has."""
-    doc_pk = conn.execute(
-        _OUT_EDOC, {"b_tenant": tenant_id, "b_doc": status.document_id}
-    ).scalar_one_or_none()
-    if doc_pk is None:
-        return None
-    params = {"b_pk": doc_pk, "b_code": status.sender}
-    found = [
-        r
-        for r in (
-            conn.execute(_BY_RECIPIENT, params).first(),
-            conn.execute(_BY_SUBSTITUTED, params).first(),
-        )
-        if r is not None
-    ]
-    return max(found, key=lambda r: int(r.id)) if found else None
+) -> Row[tuple[Any, ...]] | None:
+    params = {"b_tenant": tenant_id, "b_doc": status.document_id, "b_code": status.sender}
+    return conn.execute(_FIND, params).first()
 
 
 def _update_delivery(
@@ -194,9 +223,10 @@ def _update_delivery(
     sha: str,
     axis_doc_id: str | None,
     now: dt.datetime,
+    timeline: list[dict[str, Any]],
 ) -> Outcome:
     for _ in range(5):  # the delivery may move under us (a worker records its send)
-        outcome = _try_update_delivery(conn, tenant, status, data, sha, axis_doc_id, now)
+        outcome = _try_update_delivery(conn, tenant, status, data, sha, axis_doc_id, now, timeline)
         if outcome is not None:
             return outcome
     raise DeliveryError(f"delivery for {status.document_id} keeps changing; try again")
@@ -210,6 +240,7 @@ def _try_update_delivery(
     sha: str,
     axis_doc_id: str | None,
     now: dt.datetime,
+    timeline: list[dict[str, Any]],
 ) -> Outcome | None:
     d = deliveries
     row = _find_delivery(conn, tenant.id, status)
@@ -241,18 +272,19 @@ def _try_update_delivery(
         sid = _insert_status_in(
             conn, tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), row.id, None
         )
-        add_event(
-            conn,
-            tenant_id=tenant.id,
-            event="status-ignored",
-            at=now,
-            document_pk=row.document_pk,
-            delivery_id=row.id,
-            from_state=row.state,
-            to_state=row.state,
-            status_code=code.value,
-            hop=status.sender,
-            detail=f"{exc} (status message {sid})",
+        timeline.append(
+            event_row(
+                tenant_id=tenant.id,
+                event="status-ignored",
+                at=now,
+                document_pk=row.document_pk,
+                delivery_id=row.id,
+                from_state=row.state,
+                to_state=row.state,
+                status_code=code.value,
+                hop=status.sender,
+                detail=f"{exc} (status message {sid})",
+            )
         )
         return "ignored"
     values: dict[str, object] = {
@@ -268,18 +300,19 @@ def _try_update_delivery(
     _insert_status_in(
         conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
     )
-    add_event(
-        conn,
-        tenant_id=tenant.id,
-        event="status",
-        at=now,
-        document_pk=row.document_pk,
-        delivery_id=row.id,
-        from_state=row.state,
-        to_state=new.value,
-        status_code=code.value,
-        hop=status.sender,
-        detail=status.description,
+    timeline.append(
+        event_row(
+            tenant_id=tenant.id,
+            event="status",
+            at=now,
+            document_pk=row.document_pk,
+            delivery_id=row.id,
+            from_state=row.state,
+            to_state=new.value,
+            status_code=code.value,
+            hop=status.sender,
+            detail=status.description,
+        )
     )
     return "matched"
 
@@ -292,6 +325,7 @@ def _recall_requested(
     sha: str,
     axis_doc_id: str | None,
     now: dt.datetime,
+    timeline: list[dict[str, Any]],
 ) -> Outcome:
     i = inbox_items
     row = conn.execute(
@@ -335,18 +369,19 @@ def _recall_requested(
     _insert_status_in(
         conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, None, row.id
     )
-    add_event(
-        conn,
-        tenant_id=tenant.id,
-        event="recall-requested",
-        at=now,
-        document_pk=row.document_pk,
-        inbox_item_id=row.id,
-        from_state=row.state,
-        to_state=new.value,
-        status_code=StatusCode.RECALL_REQUESTED.value,
-        hop=status.sender,
-        detail=status.description,
+    timeline.append(
+        event_row(
+            tenant_id=tenant.id,
+            event="recall-requested",
+            at=now,
+            document_pk=row.document_pk,
+            inbox_item_id=row.id,
+            from_state=row.state,
+            to_state=new.value,
+            status_code=StatusCode.RECALL_REQUESTED.value,
+            hop=status.sender,
+            detail=status.description,
+        )
     )
     return "matched"
 

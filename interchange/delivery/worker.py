@@ -31,7 +31,7 @@ from adapters.base import Axis, MessageType, SendReceipt
 from ..edxml.model import EdocMessage
 from ..errors import InterchangeError, RefusedError
 from ..store.blobs import document_bytes
-from ..store.ops import add_event, update_where, utcnow
+from ..store.ops import add_event, add_events, event_row, update_where, utcnow
 from ..store.tables import deliveries, documents, tenants
 from .codec import peek_message
 from .lifecycle import WAITING, Action, State, apply, can_apply
@@ -229,8 +229,10 @@ def _record(
     now: dt.datetime,
     values: dict[str, object],
     detail: str | None,
+    timeline: list[dict[str, Any]],
 ) -> State | None:
-    """Move a leased delivery, only if we still hold the lease; write the timeline."""
+    """Move a leased delivery, only if we still hold the lease; its event goes to
+    ``timeline``, which the caller writes (``add_events``) before it commits."""
     row = conn.execute(_RECORD_READ, {"b_id": c.delivery_id}).one()
     current = row.state
     if (
@@ -247,41 +249,32 @@ def _record(
             {"id": c.delivery_id, "state": current},
             {k: v for k, v in values.items() if k != "next_attempt_at"},
         )
-        add_event(
+        new = State(current)
+    else:
+        if row.lease_owner != owner or not can_apply(State(current), event):
+            return None  # lease lost, or a status moved it meanwhile
+        new = apply(State(current), event)
+        changed = update_where(
             conn,
+            deliveries,
+            {"id": c.delivery_id, "lease_owner": owner, "state": current},
+            {"state": new.value, "lease_owner": None, "lease_until": None, "updated_at": now}
+            | values,
+        )
+        if changed != 1:
+            return None
+    timeline.append(
+        event_row(
             tenant_id=c.tenant_id,
             event=event.value,
             at=now,
             document_pk=c.document_pk,
             delivery_id=c.delivery_id,
             from_state=current,
-            to_state=current,
+            to_state=new.value,
             hop=c.recipient,
             detail=detail,
         )
-        return State(current)
-    if row.lease_owner != owner or not can_apply(State(current), event):
-        return None  # lease lost, or a status moved it meanwhile
-    new = apply(State(current), event)
-    changed = update_where(
-        conn,
-        deliveries,
-        {"id": c.delivery_id, "lease_owner": owner, "state": current},
-        {"state": new.value, "lease_owner": None, "lease_until": None, "updated_at": now, **values},
-    )
-    if changed != 1:
-        return None
-    add_event(
-        conn,
-        tenant_id=c.tenant_id,
-        event=event.value,
-        at=now,
-        document_pk=c.document_pk,
-        delivery_id=c.delivery_id,
-        from_state=current,
-        to_state=new.value,
-        hop=c.recipient,
-        detail=detail,
     )
     return new
 
@@ -309,8 +302,10 @@ def deliver(
         receipt, failure = None, exc
     now = clock()
     event, values, detail = _outcome(c, policy, receipt, failure, now, rng)
+    timeline: list[dict[str, Any]] = []
     with engine.begin() as conn:
-        new = _record(conn, c, owner, event, now, values, detail)
+        new = _record(conn, c, owner, event, now, values, detail, timeline)
+        add_events(conn, timeline)
     if new is None:
         log.warning("delivery %s: lease lost before recording %s", c.delivery_id, event.value)
     return new
@@ -399,12 +394,14 @@ def deliver_group(
     except Exception as exc:
         receipt, failure = None, exc
     now = clock()
+    timeline: list[dict[str, Any]] = []
     with engine.begin() as conn:
         for c in group:
             event, values, detail = _outcome(c, policy, receipt, failure, now, rng)
             if receipt is not None:
                 detail = f"{detail} (one send for {len(group)} recipients)"
-            _record(conn, c, owner, event, now, values, detail)
+            _record(conn, c, owner, event, now, values, detail, timeline)
+        add_events(conn, timeline)
     return True
 
 
@@ -600,11 +597,13 @@ class OutboxWorker:
             return out
 
         sent = [r for lane in self.pool.map(send_lane, lanes.values()) for r in lane]
+        timeline: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
             for c, receipt, failure, now in sent:
                 event, values, detail = _outcome(c, self.policy, receipt, failure, now, self.rng)
-                if _record(conn, c, self.owner, event, now, values, detail) is None:
+                if _record(conn, c, self.owner, event, now, values, detail, timeline) is None:
                     log.warning("delivery %s: lease lost before recording %s", c.delivery_id, event)
+            add_events(conn, timeline)
 
     def _widen(self, claimed: list[Claimed]) -> list[Claimed]:
         """Also lease the other due deliveries of documents claimed several times (fan-out)."""

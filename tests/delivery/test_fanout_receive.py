@@ -4,18 +4,20 @@ messages are applied in batches (``store_statuses``) with the same outcomes as o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from adapters.memory import MemoryHub
-from interchange.delivery.inbox import Inbox, InboxTenant
+from interchange.delivery.inbox import Inbox, InboxTenant, PollResult
 from interchange.delivery.lifecycle import State
 from interchange.delivery.outbox import submit
 from interchange.delivery.worker import OutboxWorker, RetryPolicy
 from interchange.edxml import read_message
 from interchange.edxml.model import StatusCode
 from interchange.store.ops import ensure_tenant
-from interchange.store.tables import deliveries, inbox_items, status_messages
+from interchange.store.tables import deliveries, events, inbox_items, status_messages
 
 from .fakes import FakeCodec, RecordingAxis, encode, forge, make_edoc, status_codes
 
@@ -61,6 +63,22 @@ class Net:
         with self.engine.connect() as conn:
             q = select(func.count()).select_from(table)  # type: ignore[arg-type]
             return int(conn.execute(q).scalar_one())
+
+
+def _answered_with_one_more(net: Net, change: Callable[[bytes], bytes]) -> PollResult:
+    """Every district answers 01 and 03; the province's listing also holds one more status
+    (``change`` applied to one of them), then the province polls once."""
+    net.send(encode(make_edoc(PROVINCE, DISTRICTS)))
+    net.d_inbox.poll()
+    while net.worker.run_once():
+        pass
+    # statuses leave from a thread pool: take the first one sent, whoever it is from
+    genuine = next(s for s in net.hub.sent if s.message_type == "status")
+    sender = read_message(genuine.data).sender
+    net.d_axis.send(
+        change(genuine.data), message_type="status", from_organ=sender, to_organ=PROVINCE
+    )
+    return net.p_inbox.poll()
 
 
 def test_identical_copies_verified_once_each_stored_answered_and_acknowledged(
@@ -109,19 +127,34 @@ def test_status_batch_keeps_a_forged_status_as_invalid_and_applies_the_rest(
     engine: Engine,
 ) -> None:
     net = Net(engine)
-    net.send(encode(make_edoc(PROVINCE, DISTRICTS)))
-    net.d_inbox.poll()
-    while net.worker.run_once():
-        pass
     # one more status, forged, in the same listing as the 40 genuine ones
-    # (statuses leave from a thread pool: take the first one sent, whoever it is from)
-    genuine = next(s for s in net.hub.sent if s.message_type == "status")
-    sender = read_message(genuine.data).sender
-    net.d_axis.send(
-        forge(genuine.data), message_type="status", from_organ=sender, to_organ=PROVINCE
-    )
-    out = net.p_inbox.poll()
+    out = _answered_with_one_more(net, forge)
     assert out.count("matched") == 2 * len(DISTRICTS) and out.count("invalid") == 1
     with engine.connect() as conn:
         kept = conn.execute(select(status_messages.c.outcome)).scalars().all()
     assert sorted(kept) == sorted(["matched"] * (2 * len(DISTRICTS)) + ["invalid"])
+
+
+def test_status_batch_writes_one_event_per_status_in_order_and_keeps_a_repeat_once(
+    engine: Engine,
+) -> None:
+    net = Net(engine)
+    # the axis offers one genuine status a second time, in the same listing (a retried send)
+    out = _answered_with_one_more(net, lambda data: data)
+    assert out.count("matched") == 2 * len(DISTRICTS) and out.count("duplicate") == 1
+    with engine.connect() as conn:
+        kept = conn.execute(select(func.count()).select_from(status_messages)).scalar_one()
+        rows = conn.execute(
+            select(events.c.delivery_id, events.c.from_state, events.c.to_state)
+            .where(events.c.tenant_id == net.p_id, events.c.event == "status")
+            .order_by(events.c.id)
+        ).all()
+    assert kept == 2 * len(DISTRICTS)
+    # the timeline, written once at the end of the batch, keeps each delivery's order
+    per_delivery: dict[int, list[tuple[str, str]]] = {}
+    for r in rows:
+        per_delivery.setdefault(r.delivery_id, []).append((r.from_state, r.to_state))
+    assert len(per_delivery) == len(DISTRICTS)
+    assert all(
+        steps == [("sent", "arrived"), ("arrived", "accepted")] for steps in per_delivery.values()
+    )

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from adapters.memory import MemoryHub
 from interchange.delivery.inbox import Inbox, InboxTenant
 from interchange.delivery.lifecycle import State
-from interchange.delivery.outbox import submit
+from interchange.delivery.outbox import Recipient, submit
+from interchange.delivery.statuses import store_statuses
 from interchange.delivery.worker import OutboxWorker, RetryPolicy
 from interchange.edxml.model import Organ, ResponseFor, StatusCode, StatusMessage
 from interchange.edxml.read import read_message
@@ -270,3 +271,29 @@ def test_shared_axis_item_without_to_is_stored_for_each_hosted_recipient(engine:
     assert res.count("stored") == 1
     assert count(engine, inbox_items) == 2  # one per hosted recipient named in the file
     assert len(shared.acks) == 1
+
+
+OLD_MINISTRY = "000.00.01.G14"
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one", "batch"])
+def test_status_under_the_old_code_moves_the_delivery_to_its_successor(
+    engine: Engine, batch: bool
+) -> None:
+    """A delivery routed to the successor of an old code is answered under either code;
+    when an older delivery to the old code itself exists, the newest delivery moves."""
+    pair = Pair(engine)
+    msg = make_edoc(PROVINCE, [OLD_MINISTRY, MINISTRY])
+    recipients = [Recipient(OLD_MINISTRY), Recipient(MINISTRY, substituted_from=OLD_MINISTRY)]
+    submit(engine, tenant_id=pair.p_id, data=encode(msg), message=msg, recipients=recipients)
+    pair.worker.run_once()
+    tenant = pair.p_inbox.tenants[PROVINCE]
+    status = _status(StatusCode.ARRIVED, msg.document_id, sender=OLD_MINISTRY)
+    if batch:
+        [out] = store_statuses(engine, pair.codec, [(tenant, status, None)])
+    else:
+        out = pair.p_inbox.store_status(tenant, status)
+    assert out == "matched"
+    states = {d.recipient: d.state for d in pair.rows(deliveries)}
+    assert states[MINISTRY] == State.ARRIVED.value  # the newer delivery, by substitution
+    assert states[OLD_MINISTRY] != State.ARRIVED.value  # (the memory hub refused the old code)
