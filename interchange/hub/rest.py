@@ -17,11 +17,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.types import Message
 
 from adapters.hmac import AuthResult, hash_file_matches_digest
 
 from ..errors import AuthenticationError, InterchangeError, RefusedError
 from .agencies import MAX_BODY
+from .bodies import read_capped, xml_body_limit
 from .service import E_AUTH, E_BAD_REQUEST, E_INTERNAL, HubService, refuse
 
 log = logging.getLogger("interchange.hub")
@@ -172,7 +174,7 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
     @endpoint({})
     async def register_agency(request: Request, auth: AuthResult) -> Response:
         # the SDK sends the agency as a JSON body (see ``agencies``); read it capped
-        body = await _read_capped(request, MAX_BODY)
+        body = await read_capped(request, MAX_BODY)
         await service.run(service.register_agency, auth, body)
         return ok()
 
@@ -196,28 +198,27 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
     ]
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    """The body, refused once it passes ``limit`` bytes (before reading it all)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise refuse(f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+# room for a multipart envelope (boundaries, part headers) around the largest file
+_MULTIPART_ROOM = 64 * 1024
 
 
 async def _read_file(request: Request) -> bytes:
     """The raw octet-stream body, or the older SDKs' multipart part ``file_doc``.
 
-    A multipart label on a body that is not multipart (or has no ``file_doc``) falls back to
-    the raw body: the hash-file check then decides.
+    The body is capped at the XML size limit (``INTERCHANGE_XML_MAX_BYTES``, what the
+    parser would refuse anyway) while it is read: an authenticated caller cannot make
+    the hub hold an unbounded upload in memory. A multipart label on a body that is not
+    multipart (or has no ``file_doc``) falls back to the raw body: the hash-file check
+    then decides.
     """
-    data = await request.body()
+    data = await read_capped(request, xml_body_limit() + _MULTIPART_ROOM)
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": data, "more_body": False}
+
         try:
-            form = await request.form()
+            form = await Request(request.scope, replay).form()
             part = form.get("file_doc")
             if part is not None and not isinstance(part, str):
                 return bytes(await part.read())

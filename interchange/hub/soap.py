@@ -23,6 +23,7 @@ from lxml import etree
 from ..errors import AuthenticationError, InterchangeError, RefusedError
 from ..resources import schemas_dir
 from ..safexml import parse_root
+from .bodies import read_capped, xml_body_limit
 from .service import E_AUTH, E_BAD_REQUEST, E_INTERNAL, HubService, refuse
 
 log = logging.getLogger("interchange.hub.soap")
@@ -223,7 +224,10 @@ def build_soap_router(service: HubService, path: str = "/soap") -> APIRouter:
         return _xml(text.encode("utf-8"))
 
     async def post(request: Request) -> Response:
-        raw = await request.body()
+        try:  # capped: the envelope is read before anyone is authenticated
+            raw = await read_capped(request, xml_body_limit())
+        except RefusedError as exc:
+            return fault(exc.error_code or E_BAD_REQUEST, str(exc))
         return await service.run(face.handle, raw)
 
     router.add_route(path, get_wsdl, methods=["GET"])

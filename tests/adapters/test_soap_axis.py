@@ -120,3 +120,30 @@ def test_unreachable_is_transport_error(tmp_path: Path) -> None:
     dead = SoapAxis(wsdl, "http://127.0.0.1:9/soap", A.systemid, A.secret, timeout=2)
     with pytest.raises(TransportError):
         dead.list_agencies()
+
+
+def test_envelope_over_the_xml_limit_is_a_fault_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The envelope is read before anyone is authenticated: it is capped (413) while it
+    streams, so an anonymous client cannot make the hub hold an unbounded body."""
+    monkeypatch.setenv("INTERCHANGE_XML_MAX_BYTES", "4096")
+    env = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        + "<!--"
+        + "a" * 100_000
+        + "-->"
+        + f'<GetAgencies xmlns="{HUB_NS}"/></soap:Body></soap:Envelope>'
+    ).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(env), 8192):
+            yield env[i : i + 8192]
+
+    with live_hub(tmp_path / "hub.db") as hub:
+        r = httpx.post(f"{hub.url}/soap", content=chunks(), headers={"Content-Type": "text/xml"})
+        assert hub.counts() == (0, 0)
+    assert r.status_code == 500
+    root = etree.fromstring(r.content)
+    assert root.findtext(".//faultcode") == "soap:Client"
+    assert root.findtext(f".//{{{HUB_NS}}}Code") == "413"

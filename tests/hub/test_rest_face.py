@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -459,3 +460,48 @@ def test_sdk_reused_service_object_sends_docId_and_docid(fresh_hub: LiveHub) -> 
         done = call(c, "/updateStatus", {"docId": edoc_id, "docid": status_id, "status": "done"}, A)
         assert done["status"] == "OK"
         assert pending(c, A, "status") == []
+
+
+def _send_headers(data_hash: str) -> dict[str, Any]:
+    params = {
+        "from": "002.00.20.H13",
+        "servicetype": "eDoc",
+        "messagetype": "edoc",
+        "hash-file": data_hash,
+    }
+    return spec_headers(params, sys_(A), content_type="application/octet-stream")
+
+
+def test_body_over_the_xml_limit_refused_413_before_it_is_read(
+    fresh_hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body is capped at what the XML parser accepts (plus room for a multipart
+    envelope): refused on its Content-Length at once, or while a chunked body streams."""
+    monkeypatch.setenv("INTERCHANGE_XML_MAX_BYTES", "4096")
+    big = b"<x>" + b"a" * 80_000 + b"</x>"
+    with httpx.Client(base_url=fresh_hub.url) as c:
+        declared = c.post("/sendEdoc", headers=_send_headers(unpadded(big)), content=big).json()
+
+        def chunks() -> Iterator[bytes]:
+            for i in range(0, len(big), 8192):
+                yield big[i : i + 8192]
+
+        streamed = c.post("/sendEdoc", headers=_send_headers(unpadded(big)), content=chunks())
+    _refused_send(fresh_hub, declared, "413")
+    _refused_send(fresh_hub, streamed.json(), "413")
+    assert fresh_hub.counts() == (0, 0) and fresh_hub.blobs() == 0
+
+
+def test_declared_huge_body_answered_without_waiting_for_it(
+    fresh_hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTERCHANGE_XML_MAX_BYTES", "4096")
+    host, port = fresh_hub.url.removeprefix("http://").split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in _send_headers("00").items())
+    announced = "Content-Length: 10000000000\r\n"
+    request = f"POST /sendEdoc HTTP/1.1\r\nHost: {host}\r\n{head}{announced}\r\n"
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(request.encode("latin-1") + b"<x>")  # 10 GB announced, 3 bytes sent
+        answer = s.recv(65536)  # a timeout here would mean the hub waits for the 10 GB
+    assert answer.startswith(b"HTTP/1.1 200") and b'"ErrorCode":"413"' in answer
+    assert fresh_hub.counts() == (0, 0)
