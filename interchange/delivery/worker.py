@@ -81,7 +81,10 @@ def _claim_statements(
     d = deliveries
     now: BindParameter[dt.datetime] = bindparam("b_now")
     due = and_(
-        d.c.state.in_(sorted(s.value for s in WAITING)),
+        # ``state IN (...)`` of a Python list is an "expanding" parameter, re-rendered into
+        # the SQL text on every execution (half the claim's cost, measured); equalities on
+        # plain parameters compile once, and both databases plan them as ``IN``
+        or_(*(d.c.state == s.value for s in sorted(WAITING, key=lambda s: s.value))),
         d.c.next_attempt_at <= now,
         or_(d.c.lease_until.is_(None), d.c.lease_until < now),
     )
