@@ -27,6 +27,7 @@ from adapters.base import Axis, PendingItem
 
 from ..edxml.model import EdocMessage, ResponseFor, StatusCode, StatusMessage
 from ..errors import InterchangeError, NotEdXMLError
+from ..store import lean
 from ..store.blobs import put_blob
 from ..store.ops import add_event, add_events, event_row, insert_id, sha256_hex, utcnow
 from ..store.tables import documents, inbox_items
@@ -391,7 +392,7 @@ class Inbox:
                 # Read first, sign, then write: on SQLite the write lock is taken at the
                 # first INSERT, so signing (the slow part) never holds it; on PostgreSQL
                 # the unique key settles a race with another worker.
-                if conn.execute(_RECEIVED, {"b_tenant": tenant.id, "b_key": key}).first():
+                if lean.first(conn, _RECEIVED, {"b_tenant": tenant.id, "b_key": key}):
                     return "duplicate"
                 arrived = self.codec.sign_status(tenant.organ, rf, StatusCode.ARRIVED, None)
                 accepted = (

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..edxml.model import StatusCode, StatusMessage
 from ..errors import DeliveryError, InterchangeError, NotEdXMLError
+from ..store import lean
 from ..store.ops import add_events, event_row, insert_id, sha256_hex, update_where, utcnow
 from ..store.tables import deliveries, documents, inbox_items, status_messages
 from .codec import Codec
@@ -212,7 +213,7 @@ def _find_delivery(
     conn: Connection, tenant_id: int, status: StatusMessage
 ) -> Row[tuple[Any, ...]] | None:
     params = {"b_tenant": tenant_id, "b_doc": status.document_id, "b_code": status.sender}
-    return conn.execute(_FIND, params).first()
+    return lean.first(conn, _FIND, params)  # type: ignore[no-any-return]
 
 
 def _update_delivery(

@@ -30,6 +30,7 @@ from adapters.base import Axis, MessageType, SendReceipt
 
 from ..edxml.model import EdocMessage
 from ..errors import InterchangeError, RefusedError
+from ..store import lean
 from ..store.blobs import document_bytes
 from ..store.ops import add_event, add_events, event_row, update_where, utcnow
 from ..store.tables import deliveries, documents, tenants
@@ -163,11 +164,16 @@ def claim(
         "b_tenants": ids,
     }
     with engine.begin() as conn:
-        by_tenant = ids is not None and conn.execute(_TENANT_COUNT).scalar_one() != len(ids)
+        by_tenant = ids is not None and lean.first(conn, _TENANT_COUNT, {})[0] != len(ids)
         stmt, read = _claim_statements(
             engine.dialect.name, by_tenant, document_pk is not None, limit is not None
         )
-        leased = [row[0] for row in conn.execute(stmt, params)]
+        if by_tenant:  # an expanding IN list of tenants: Core's execution path
+            leased = [row[0] for row in conn.execute(stmt, params)]
+        else:
+            cursor = lean.execute(conn, stmt, params)
+            leased = [row[0] for row in cursor.fetchall()]
+            cursor.close()
         if not leased:
             return []
         rows = conn.execute(read, {"b_ids": leased}).all()
@@ -236,7 +242,7 @@ def _record(
 ) -> State | None:
     """Move a leased delivery, only if we still hold the lease; its event goes to
     ``timeline``, which the caller writes (``add_events``) before it commits."""
-    row = conn.execute(_RECORD_READ, {"b_id": c.delivery_id}).one()
+    row = lean.first(conn, _RECORD_READ, {"b_id": c.delivery_id})
     current = row.state
     if (
         event is Action.SEND_OK

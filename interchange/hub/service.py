@@ -44,6 +44,7 @@ from ..errors import (
     RefusedError,
     UnknownOrganError,
 )
+from ..store import lean
 from ..store.db import make_engine
 from ..store.hub_tables import hub_blobs, hub_messages, hub_queue
 from .agencies import AgencyRegistry, delete_code, parse_registration
@@ -352,8 +353,10 @@ class HubService:
         ]
         try:
             with self.engine.begin() as conn:
-                conn.execute(self._blob_insert, {"sha256": digest, "data": data, "size": len(data)})
-                conn.execute(
+                blob = {"sha256": digest, "data": data, "size": len(data)}
+                lean.execute(conn, self._blob_insert, blob).close()
+                lean.execute(
+                    conn,
                     self._sql.insert_message,
                     {
                         "id": message_id,
@@ -370,8 +373,8 @@ class HubService:
                         "hub_id": self.config.hub_id,
                         "received_at": now,
                     },
-                )
-                conn.execute(self._sql.insert_queue, rows)
+                ).close()
+                lean.execute_many(conn, self._sql.insert_queue, rows)
         except IntegrityError:
             raise AuthenticationError(
                 "replayed request: this signature was already used", error_code=E_AUTH
@@ -498,7 +501,7 @@ class HubService:
         if not doc_id:
             raise refuse("docId is required")
         with self.engine.connect() as conn:
-            row = conn.execute(self._sql.fetch, {"doc_id": doc_id}).first()
+            row = lean.first(conn, self._sql.fetch, {"doc_id": doc_id})
         if row is None or row.recipient not in self.organs(systemid):
             raise refuse(f"no document {doc_id[:64]} in the queue of {systemid}", E_NOT_FOUND)
         if known_sha256 and known_sha256.strip().lower() == row.sha256:
@@ -520,9 +523,11 @@ class HubService:
         # by rolling the transaction back before it commits.
         with self.engine.connect() as conn:
             with conn.begin() as tx:
-                owner = conn.execute(
-                    self._sql.acknowledge, {"doc_id": doc_id, "b_state": state, "b_now": now}
-                ).scalar_one_or_none()
+                params = {"doc_id": doc_id, "b_state": state, "b_now": now}
+                cursor = lean.execute(conn, self._sql.acknowledge, params)
+                found = cursor.fetchone()
+                cursor.close()
+                owner = found[0] if found is not None else None
                 if owner is None or owner not in mine:
                     tx.rollback()
                     raise refuse(

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import lean
 from .tables import document_blobs, documents
 
 #: The signed bytes of a ``documents`` row: inline, else its blob (correlated to ``documents``).
@@ -42,4 +43,5 @@ _PUT: dict[str, Insert] = {
 
 def put_blob(conn: Connection, sha256: str, data: bytes) -> None:
     """Keep ``data`` under ``sha256`` unless it is already kept (in the caller's transaction)."""
-    conn.execute(_PUT[conn.dialect.name], {"sha256": sha256, "data": data, "size": len(data)})
+    blob = {"sha256": sha256, "data": data, "size": len(data)}
+    lean.execute(conn, _PUT[conn.dialect.name], blob).close()

@@ -11,6 +11,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import Insert, Table, Update, bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from . import lean
 from .tables import events, tenants
 
 
@@ -82,7 +83,7 @@ def event_row(**fields: Unpack[EventFields]) -> dict[str, Any]:
 
 def add_event(conn: Connection, **fields: Unpack[EventFields]) -> None:
     """Write one timeline row now (``event_row``'s fields)."""
-    conn.execute(_inserts(events), event_row(**fields))
+    lean.execute(conn, _inserts(events), event_row(**fields)).close()
 
 
 def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -91,25 +92,34 @@ def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     A batch of status messages or sends writes one event each; one statement for all of
     them saves a round trip per row (on PostgreSQL, a server process's work per row too).
     """
-    if rows:
-        conn.execute(_inserts(events), rows)
+    lean.execute_many(conn, _inserts(events), rows)
 
 
 def insert_id(conn: Connection, table: Table, values: Mapping[str, Any]) -> int:
     """Insert one row and return its integer primary key.
 
-    The statement is the table's plain ``insert()`` with the values as parameters: compiled
-    once and cached, where ``insert().values(...)`` would rebuild and re-key it every call
-    (the hot paths insert a few rows per document).
+    The statement is the table's plain ``insert()`` with the values as parameters, compiled
+    once per set of columns and run on the driver's cursor (``store.lean``): the hot paths
+    insert a few rows per document.
     """
-    key = conn.execute(_inserts(table), dict(values)).inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    if conn.dialect.name == "sqlite":
+        cursor = lean.execute(conn, _inserts(table), values)
+        key = cursor.lastrowid
+    else:
+        cursor = lean.execute(conn, _inserts_returning(table), values)
+        key = cursor.fetchone()[0]
+    cursor.close()
+    return int(key)
 
 
 @functools.cache
 def _inserts(table: Table) -> Insert:
     return table.insert()
+
+
+@functools.cache
+def _inserts_returning(table: Table) -> Insert:
+    return table.insert().returning(*table.primary_key.columns)
 
 
 @functools.cache
@@ -123,9 +133,12 @@ def update_where(
 ) -> int:
     """``UPDATE table SET values WHERE col = value AND ...``; returns the row count.
 
-    Built once per shape with bind parameters, for the same reason as ``insert_id``.
+    Built once per shape with bind parameters and run like ``insert_id``.
     """
     stmt = _update_stmt(table, tuple(sorted(where)), tuple(sorted(values)))
     params = {f"w_{k}": v for k, v in where.items()}
     params.update({f"v_{k}": v for k, v in values.items()})
-    return int(conn.execute(stmt, params).rowcount)
+    cursor = lean.execute(conn, stmt, params)
+    count = cursor.rowcount
+    cursor.close()
+    return int(count)
