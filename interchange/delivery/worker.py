@@ -70,6 +70,8 @@ class Claimed:
     # (revoke / update / replace), the one it answers (a status). Sends to one recipient
     # keep their order within one thread, and only there (``_deliver_parallel``).
     thread: str | None = None
+    # the state it was leased in: recording the send expects it (``_record``)
+    state: str | None = None
 
 
 @functools.cache
@@ -124,6 +126,7 @@ def _claim_statements(
             documents.c.document_id,
             documents.c.original_document_id,
             documents.c.bussiness_type,
+            d.c.state,
         )
         .join(documents, documents.c.id == d.c.document_pk)
         .where(d.c.id.in_(bindparam("b_ids", expanding=True)))
@@ -189,6 +192,7 @@ def claim(
             r.sender or "",
             r.substituted_from,
             _thread_of(r.message_type, r.document_id, r.original_document_id, r.bussiness_type),
+            r.state,
         )
         for r in rows
     ]
@@ -241,7 +245,15 @@ def _record(
     timeline: list[dict[str, Any]],
 ) -> State | None:
     """Move a leased delivery, only if we still hold the lease; its event goes to
-    ``timeline``, which the caller writes (``add_events``) before it commits."""
+    ``timeline``, which the caller writes (``add_events``) before it commits.
+
+    First as if nothing happened since the claim (one UPDATE that holds only if the lease
+    and the claimed state are unchanged); otherwise the row is read and decided on."""
+    if c.state is not None and can_apply(State(c.state), event):
+        moved = _move(conn, c, owner, c.state, event, now, values)
+        if moved is not None:
+            timeline.append(_record_event(c, event, now, c.state, moved, detail))
+            return moved
     row = lean.first(conn, _RECORD_READ, {"b_id": c.delivery_id})
     current = row.state
     if (
@@ -262,30 +274,49 @@ def _record(
     else:
         if row.lease_owner != owner or not can_apply(State(current), event):
             return None  # lease lost, or a status moved it meanwhile
-        new = apply(State(current), event)
-        changed = update_where(
-            conn,
-            deliveries,
-            {"id": c.delivery_id, "lease_owner": owner, "state": current},
-            {"state": new.value, "lease_owner": None, "lease_until": None, "updated_at": now}
-            | values,
-        )
-        if changed != 1:
+        moved = _move(conn, c, owner, current, event, now, values)
+        if moved is None:
             return None
-    timeline.append(
-        event_row(
-            tenant_id=c.tenant_id,
-            event=event.value,
-            at=now,
-            document_pk=c.document_pk,
-            delivery_id=c.delivery_id,
-            from_state=current,
-            to_state=new.value,
-            hop=c.recipient,
-            detail=detail,
-        )
-    )
+        new = moved
+    timeline.append(_record_event(c, event, now, current, new, detail))
     return new
+
+
+def _move(
+    conn: Connection,
+    c: Claimed,
+    owner: str,
+    current: str,
+    event: Action,
+    now: dt.datetime,
+    values: dict[str, object],
+) -> State | None:
+    """Apply ``event`` to a delivery still leased to ``owner`` in state ``current``
+    (one guarded UPDATE); None when either changed meanwhile."""
+    new = apply(State(current), event)
+    changed = update_where(
+        conn,
+        deliveries,
+        {"id": c.delivery_id, "lease_owner": owner, "state": current},
+        {"state": new.value, "lease_owner": None, "lease_until": None, "updated_at": now} | values,
+    )
+    return new if changed == 1 else None
+
+
+def _record_event(
+    c: Claimed, event: Action, now: dt.datetime, before: str, after: State, detail: str | None
+) -> dict[str, Any]:
+    return event_row(
+        tenant_id=c.tenant_id,
+        event=event.value,
+        at=now,
+        document_pk=c.document_pk,
+        delivery_id=c.delivery_id,
+        from_state=before,
+        to_state=after.value,
+        hop=c.recipient,
+        detail=detail,
+    )
 
 
 def deliver(

@@ -202,6 +202,19 @@ def test_expired_lease_is_taken_over_and_late_worker_cannot_record(engine: Engin
     assert states(engine) == ["sent"] * 3
 
 
+def test_a_late_worker_cannot_record_while_another_holds_the_lease(engine: Engine) -> None:
+    """The delivery is still in the state A claimed it in, but B holds the lease now."""
+    tid, _hub, axis = setup(engine)
+    msg = make_edoc(SENDER, DISTRICTS[:1])
+    submit(engine, tenant_id=tid, data=encode(msg), message=msg)
+    now = utcnow()
+    [a] = claim(engine, "A", lease_seconds=30, now=now)
+    [b] = claim(engine, "B", lease_seconds=30, now=now + dt.timedelta(seconds=31))
+    assert deliver(engine, a, axis, POLICY, "A") is None
+    assert states(engine) == ["queued"]
+    assert deliver(engine, b, axis, POLICY, "B") is State.SENT
+
+
 def test_fanout_sends_once_and_records_each_delivery(engine: Engine) -> None:
     tid, hub, axis = setup(engine)
     msg = make_edoc(SENDER, DISTRICTS)
