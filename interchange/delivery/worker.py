@@ -22,9 +22,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from adapters.base import Axis, MessageType, SendReceipt
 
@@ -74,6 +74,9 @@ class Claimed:
     state: str | None = None
 
 
+_TENANT_COUNT = select(func.count()).select_from(tenants)
+
+
 @functools.cache
 def _claim_statements(
     dialect: str, by_tenant: bool, by_document: bool, limited: bool
@@ -91,7 +94,13 @@ def _claim_statements(
         d.c.next_attempt_at <= now,
         or_(d.c.lease_until.is_(None), d.c.lease_until < now),
     )
-    if by_tenant:
+    if by_tenant and dialect == "postgresql":
+        # every tenant of the database ours (a count the server runs once per statement),
+        # or the row's tenant among ours: one array parameter, no expanding IN to render
+        every: ColumnElement[bool] = _TENANT_COUNT.scalar_subquery() == bindparam("b_ntenants")
+        ours = d.c.tenant_id == any_(bindparam("b_tenant_ids", type_=ARRAY(Integer)))
+        due = and_(due, or_(every, ours))
+    elif by_tenant:
         due = and_(due, d.c.tenant_id.in_(bindparam("b_tenants", expanding=True)))
     if by_document:
         due = and_(due, d.c.document_pk == bindparam("b_document"))
@@ -112,6 +121,11 @@ def _claim_statements(
         stmt = (
             update(d).where(d.c.id.in_(pick.scalar_subquery()), due).values(lease).returning(d.c.id)
         )
+    ids: ColumnElement[bool] = (
+        d.c.id == any_(bindparam("b_ids", type_=ARRAY(Integer)))
+        if dialect == "postgresql"
+        else d.c.id.in_(bindparam("b_ids", expanding=True))
+    )
     rows = (
         select(
             d.c.id,
@@ -129,13 +143,10 @@ def _claim_statements(
             d.c.state,
         )
         .join(documents, documents.c.id == d.c.document_pk)
-        .where(d.c.id.in_(bindparam("b_ids", expanding=True)))
+        .where(ids)
         .order_by(d.c.id)
     )
     return stmt, rows
-
-
-_TENANT_COUNT = select(func.count()).select_from(tenants)
 
 
 def claim(
@@ -166,20 +177,20 @@ def claim(
         "b_document": document_pk,
         "b_tenants": ids,
     }
-    with engine.begin() as conn:
-        by_tenant = ids is not None and lean.first(conn, _TENANT_COUNT, {})[0] != len(ids)
-        stmt, read = _claim_statements(
-            engine.dialect.name, by_tenant, document_pk is not None, limit is not None
-        )
-        if by_tenant:  # an expanding IN list of tenants: Core's execution path
-            leased = [row[0] for row in conn.execute(stmt, params)]
-        else:
-            cursor = lean.execute(conn, stmt, params)
-            leased = [row[0] for row in cursor.fetchall()]
-            cursor.close()
-        if not leased:
-            return []
-        rows = conn.execute(read, {"b_ids": leased}).all()
+    rows: list[Any]
+    if engine.dialect.name == "postgresql":
+        rows = _claim_pg(engine, ids, params, by_document=document_pk is not None, limit=limit)
+    else:
+        with engine.begin() as conn:
+            by_tenant = ids is not None and lean.first(conn, _TENANT_COUNT, {})[0] != len(ids)
+            stmt, read = _claim_statements(
+                "sqlite", by_tenant, document_pk is not None, limit is not None
+            )
+            if by_tenant:  # an expanding IN list of tenants: Core's execution path
+                leased = [row[0] for row in conn.execute(stmt, params)]
+            else:
+                leased = [row[0] for row in lean.rows(conn, stmt, params)]
+            rows = list(conn.execute(read, {"b_ids": leased})) if leased else []
     return [
         Claimed(
             r.id,
@@ -196,6 +207,25 @@ def claim(
         )
         for r in rows
     ]
+
+
+def _claim_pg(
+    engine: Engine,
+    ids: list[int] | None,
+    params: dict[str, Any],
+    *,
+    by_document: bool,
+    limit: int | None,
+) -> list[Any]:
+    """The claim on PostgreSQL: the lease is one UPDATE … RETURNING (atomic by itself, its
+    tenant check inside), so it runs without a transaction around it: an idle poll is one
+    round trip, not BEGIN, count, UPDATE and COMMIT."""
+    stmt, read = _claim_statements("postgresql", ids is not None, by_document, limit is not None)
+    params = params | {"b_ntenants": len(ids or ()), "b_tenant_ids": ids or []}
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        leased = [row[0] for row in lean.rows(conn, stmt, params)]
+        return lean.rows(conn, read, {"b_ids": leased}) if leased else []
 
 
 def _thread_of(

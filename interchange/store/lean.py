@@ -120,17 +120,32 @@ def first(conn: Connection, stmt: Select[Any], params: Mapping[str, Any]) -> Any
     return None if row is None else row_type._make(row)
 
 
+def rows(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
+    """Every row of a SELECT (or of an UPDATE … RETURNING) as named tuples; the same
+    refusal as ``first`` for columns whose results Core would convert."""
+    row_type = _row_type(stmt, conn.dialect)
+    cursor = execute(conn, stmt, params)
+    try:
+        return [row_type._make(r) for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 _row_types: dict[tuple[ClauseElement, str], Any] = {}
 
 
-def _row_type(stmt: Select[Any], dialect: Dialect) -> Any:
+def _row_type(stmt: Any, dialect: Dialect) -> Any:
     key = (stmt, dialect.name)
     found = _row_types.get(key)
     if found is None:
-        for column in stmt.selected_columns:
-            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-                raise ValueError(f"{column}: its results need Core's conversion on {dialect.name}")
-        names = [str(c.key) for c in stmt.selected_columns]
+        if isinstance(stmt, Select):
+            columns = [(str(c.key), c.type) for c in stmt.selected_columns]
+        else:  # INSERT / UPDATE … RETURNING
+            columns = [(d["name"], d["type"]) for d in stmt.returning_column_descriptions]
+        for name, type_ in columns:
+            if type_.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                raise ValueError(f"{name}: its results need Core's conversion on {dialect.name}")
+        names = [name for name, _ in columns]
         found = _row_types[key] = namedtuple("Row", names, rename=True)  # type: ignore[misc]
     return found
 
