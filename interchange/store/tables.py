@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from .db import metadata
@@ -111,6 +112,16 @@ Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_tenant_state", deliveries.c.tenant_id, deliveries.c.state)
 Index("ix_deliveries_recipient", deliveries.c.recipient)
 Index("ix_deliveries_document_state", deliveries.c.document_pk, deliveries.c.state)
+# the outbox claims waiting deliveries, oldest due first: walking this (small) index in
+# order stops after a batch, where (state, next_attempt_at) sorted every due row per claim
+WAITING_STATES_SQL = "state IN ('queued', 'retrying')"
+Index(
+    "ix_deliveries_waiting",
+    deliveries.c.next_attempt_at,
+    deliveries.c.id,
+    sqlite_where=text(WAITING_STATES_SQL),
+    postgresql_where=text(WAITING_STATES_SQL),
+)
 # a status from an old code finds the delivery to its successor (only substituted rows)
 Index(
     "ix_deliveries_substituted",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from interchange.delivery.outbox import submit
-from interchange.delivery.worker import claim
-from interchange.store.ops import ensure_tenant
+from interchange.delivery.worker import _WAITING_STATES, _claim_statements, claim
+from interchange.store.ops import ensure_tenant, utcnow
+from interchange.store.tables import WAITING_STATES_SQL
 
 from .fakes import encode, make_edoc
 
@@ -53,3 +56,53 @@ def _check(got: list[list[int]]) -> None:
 
 def test_concurrent_claimers_never_share(engine: Engine) -> None:
     _check(_race(engine))
+
+
+def test_claim_states_waiting_exactly_as_the_partial_index(engine: Engine) -> None:
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, "000.00.13.H53")
+    for n in range(3):
+        msg = make_edoc("000.00.13.H53", ["000.00.02.G14"], str(n))
+        submit(engine, tenant_id=tenant, data=encode(msg), message=msg)
+    first = claim(engine, "w", limit=2)
+    assert len(first) == 2 and len(claim(engine, "w2", limit=2)) == 1
+    # a planner may use a partial index only for a query that states its condition
+    assert str(_WAITING_STATES.compile()) == f"deliveries.{WAITING_STATES_SQL}"
+
+
+@pytest.mark.postgres
+def test_postgresql_claims_a_backlog_through_the_waiting_index(pg_engine: Engine) -> None:
+    """With thousands waiting, a claim walks ``ix_deliveries_waiting`` in due order and
+    stops after its batch, instead of sorting every due delivery on every poll."""
+    with pg_engine.begin() as conn:
+        tenant = ensure_tenant(conn, "000.00.13.H53")
+        conn.execute(
+            text(
+                "INSERT INTO documents (tenant_id, direction, message_type, dedupe_key, sender,"
+                " recipients, kind, bussiness_type, data, sha256, created_at)"
+                " SELECT :t, 'out', 'edoc', 'k' || g, 'X', 'Y', 'other', 0, 'x', 'h', now()"
+                " FROM generate_series(1, 3000) g"
+            ),
+            {"t": tenant},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (document_pk, tenant_id, recipient, state, attempts,"
+                " next_attempt_at, created_at, updated_at)"
+                " SELECT id, :t, 'Y', CASE WHEN id % 3 = 0 THEN 'sent' ELSE 'queued' END, 0,"
+                " now() - interval '1 minute', now(), now() FROM documents"
+            ),
+            {"t": tenant},
+        )
+        conn.execute(text("ANALYZE deliveries"))
+    stmt, _ = _claim_statements("postgresql", True, False, True)
+    sql = str(stmt.compile(dialect=pg_engine.dialect))
+    params = {"b_now": utcnow(), "b_owner": "w", "b_until": utcnow(), "b_limit": 100}
+    params |= {"b_ntenants": 1, "b_tenant_ids": [tenant], "param_1": 0}
+    with pg_engine.connect() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = " | ".join(r[0] for r in cursor.fetchall())
+        conn.rollback()
+    assert "ix_deliveries_waiting" in plan and "Sort" not in plan, plan
+    assert len(claim(pg_engine, "w", limit=100, tenant_ids=[tenant])) == 100
