@@ -20,8 +20,9 @@ from ..edxml.model import EdocMessage, StatusCode
 from ..errors import DeliveryError
 from ..store.ops import add_events, event_row, insert_id, sha256_hex, utcnow
 from ..store.tables import deliveries, documents
+from .claims import Claimed, claim
 from .lifecycle import State
-from .worker import Claimed, OutboxWorker, RetryPolicy, claim, deliver, sweep_unanswered
+from .worker import OutboxWorker, RetryPolicy, deliver, sweep_unanswered
 
 __all__ = [  # the worker's names stay importable from here (older imports)
     "Claimed",

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from interchange.delivery.claims import _WAITING_STATES, _claim_statements, claim
 from interchange.delivery.outbox import submit
-from interchange.delivery.worker import _WAITING_STATES, _claim_statements, claim
 from interchange.store.ops import ensure_tenant, utcnow
 from interchange.store.tables import WAITING_STATES_SQL
 

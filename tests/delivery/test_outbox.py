@@ -11,16 +11,10 @@ from sqlalchemy.engine import Engine
 
 from adapters.memory import MemoryAxis, MemoryHub
 from interchange.delivery import outbox, services
+from interchange.delivery.claims import claim, renew
 from interchange.delivery.lifecycle import State
 from interchange.delivery.outbox import DuplicateDocumentError, submit
-from interchange.delivery.worker import (
-    OutboxWorker,
-    RetryPolicy,
-    claim,
-    deliver,
-    renew,
-    sweep_unanswered,
-)
+from interchange.delivery.worker import OutboxWorker, RetryPolicy, deliver, sweep_unanswered
 from interchange.store.ops import ensure_tenant, utcnow
 from interchange.store.tables import deliveries, documents, events
 

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.engine import Engine
 
 from adapters.base import MessageType, SendReceipt
+from interchange.delivery.claims import claim
 from interchange.delivery.outbox import queue_status_in, submit
-from interchange.delivery.worker import OutboxWorker, RetryPolicy, claim
+from interchange.delivery.worker import OutboxWorker, RetryPolicy
 from interchange.edxml.model import Bussiness, BussinessDocType, StatusCode
 from interchange.store.ops import ensure_tenant
 
