@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Row, Select, bindparam, select, union_all, update
+from sqlalchemy import Row, Select, bindparam, or_, select, union_all, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -125,6 +126,14 @@ def store_statuses(
         with engine.begin() as conn:
             keys = [(e[0].id, o[0]) for e, o in zip(entries, opened, strict=True)]
             kept = _kept(conn, keys)
+            found = Found.of(
+                conn,
+                [
+                    (e[0].id, o[1])
+                    for e, o in zip(entries, opened, strict=True)
+                    if o[1] is not None and o[1].status_code is not StatusCode.RECALL_REQUESTED
+                ],
+            )
             out: list[Outcome] = []
             for (tenant, data, axis_doc_id), (sha, status, err) in zip(
                 entries, opened, strict=True
@@ -150,7 +159,7 @@ def store_statuses(
                 else:
                     out.append(
                         _update_delivery(
-                            conn, tenant, status, data, sha, axis_doc_id, now, timeline
+                            conn, tenant, status, data, sha, axis_doc_id, now, timeline, found=found
                         )
                     )
             add_events(conn, timeline)
@@ -216,6 +225,72 @@ def _find_delivery(
     return lean.first(conn, _FIND, params)  # type: ignore[no-any-return]
 
 
+class Found:
+    """The deliveries a batch of status messages answers: looked up in one query for the
+    whole batch (one per message otherwise), kept current as the batch moves them; a
+    message not covered, or whose delivery moved meanwhile, is looked up on its own."""
+
+    def __init__(self, rows: dict[tuple[int, str | None, str], Any] | None = None) -> None:
+        self._rows = rows if rows is not None else {}
+
+    @classmethod
+    def of(cls, conn: Connection, wanted: Sequence[tuple[int, StatusMessage]]) -> Found:
+        if not wanted:
+            return cls()
+        params = {
+            "b_tenants": sorted({t for t, _ in wanted}),
+            "b_docs": sorted({m.document_id or "" for _, m in wanted}),
+            "b_codes": sorted({m.sender for _, m in wanted}),
+        }
+        rows: dict[tuple[int, str | None, str], Any] = {}
+        for r in conn.execute(_FIND_MANY, params):
+            row = _Delivery(r.id, r.state, r.document_pk)
+            for code in (r.recipient, r.substituted_from):
+                key = (r.tenant_id, r.dedupe_key, code)
+                if code and (key not in rows or rows[key].id < row.id):  # the newest
+                    rows[key] = row
+        return cls({k: rows.get(k) for k in ((t, m.document_id, m.sender) for t, m in wanted)})
+
+    def get(self, conn: Connection, tenant_id: int, status: StatusMessage) -> Any:
+        key = (tenant_id, status.document_id, status.sender)
+        if key in self._rows and self._rows[key] is not None:
+            return self._rows[key]
+        return _find_delivery(conn, tenant_id, status)
+
+    def moved(self, tenant_id: int, status: StatusMessage, row: Any, state: str) -> None:
+        key = (tenant_id, status.document_id, status.sender)
+        if key in self._rows:
+            self._rows[key] = _Delivery(row.id, state, row.document_pk)
+
+    def forget(self, tenant_id: int, status: StatusMessage) -> None:
+        self._rows.pop((tenant_id, status.document_id, status.sender), None)
+
+
+_Delivery = namedtuple("_Delivery", "id state document_pk")
+_FIND_MANY = (
+    select(
+        deliveries.c.id,
+        deliveries.c.state,
+        deliveries.c.document_pk,
+        deliveries.c.recipient,
+        deliveries.c.substituted_from,
+        documents.c.tenant_id,
+        documents.c.dedupe_key,
+    )
+    .join(documents, documents.c.id == deliveries.c.document_pk)
+    .where(
+        documents.c.tenant_id.in_(bindparam("b_tenants", expanding=True)),
+        documents.c.direction == "out",
+        documents.c.dedupe_key.in_(bindparam("b_docs", expanding=True)),
+        documents.c.message_type == "edoc",
+        or_(
+            deliveries.c.recipient.in_(bindparam("b_codes", expanding=True)),
+            deliveries.c.substituted_from.in_(bindparam("b_codes", expanding=True)),
+        ),
+    )
+)
+
+
 def _update_delivery(
     conn: Connection,
     tenant: InboxTenant,
@@ -225,9 +300,14 @@ def _update_delivery(
     axis_doc_id: str | None,
     now: dt.datetime,
     timeline: list[dict[str, Any]],
+    *,
+    found: Found | None = None,
 ) -> Outcome:
+    found = found or Found()
     for _ in range(5):  # the delivery may move under us (a worker records its send)
-        outcome = _try_update_delivery(conn, tenant, status, data, sha, axis_doc_id, now, timeline)
+        outcome = _try_update_delivery(
+            conn, tenant, status, data, sha, axis_doc_id, now, timeline, found
+        )
         if outcome is not None:
             return outcome
     raise DeliveryError(f"delivery for {status.document_id} keeps changing; try again")
@@ -242,9 +322,10 @@ def _try_update_delivery(
     axis_doc_id: str | None,
     now: dt.datetime,
     timeline: list[dict[str, Any]],
+    found: Found,
 ) -> Outcome | None:
     d = deliveries
-    row = _find_delivery(conn, tenant.id, status)
+    row = found.get(conn, tenant.id, status)
     if row is None:
         _insert_status_in(
             conn,
@@ -297,7 +378,9 @@ def _try_update_delivery(
     if code in (StatusCode.REFUSED, StatusCode.CHANGE_REFUSED, StatusCode.CHANGE_ACCEPTED):
         values["reason"] = status.description
     if update_where(conn, d, {"id": row.id, "state": row.state}, values) != 1:
+        found.forget(tenant.id, status)  # moved meanwhile: read it again
         return None
+    found.moved(tenant.id, status, row, new.value)
     _insert_status_in(
         conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
     )

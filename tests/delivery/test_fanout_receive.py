@@ -5,11 +5,14 @@ messages are applied in batches (``store_statuses``) with the same outcomes as o
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from adapters.memory import MemoryHub
+from interchange.delivery import statuses
 from interchange.delivery.inbox import Inbox, InboxTenant, PollResult
 from interchange.delivery.lifecycle import State
 from interchange.delivery.outbox import submit
@@ -158,3 +161,28 @@ def test_status_batch_writes_one_event_per_status_in_order_and_keeps_a_repeat_on
     assert all(
         steps == [("sent", "arrived"), ("arrived", "accepted")] for steps in per_delivery.values()
     )
+
+
+def test_status_batch_looks_its_deliveries_up_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 deliveries answered 01 and 03 in one listing: one query finds all 20, and the
+    03s see the states the 01s left (no message looks its delivery up on its own)."""
+    net = Net(engine)
+    net.send(encode(make_edoc(PROVINCE, DISTRICTS)))
+    net.d_inbox.poll()
+    while net.worker.run_once():
+        pass
+    singles: list[object] = []
+    original = statuses._find_delivery
+
+    def counted(*args: Any) -> Any:
+        singles.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(statuses, "_find_delivery", counted)
+    out = net.p_inbox.poll()
+    assert out.count("matched") == 2 * len(DISTRICTS) and singles == []
+    with engine.connect() as conn:
+        states = conn.execute(select(deliveries.c.state)).scalars().all()
+    assert states.count(State.ACCEPTED.value) == len(DISTRICTS)
