@@ -11,7 +11,8 @@ applied as Core applies them; only the execution path is short. They run inside 
 caller's SQLAlchemy transaction, on its connection. A driver error is raised as the
 SQLAlchemy exception Core would raise (``IntegrityError`` for a duplicate key), and a
 lost connection is invalidated as Core would invalidate it. What this cannot run as Core
-would (expanding ``IN`` lists, callable defaults) it refuses when compiling.
+would (expanding ``IN`` lists, callable defaults, results that need conversion) it refuses
+when compiling.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Lean:
 
 
 _cache: dict[tuple[ClauseElement, str, tuple[str, ...] | None], Lean] = {}
+_row_types: dict[tuple[ClauseElement, str], Any] = {}  # named tuples for rows read
 _lock = threading.Lock()
 
 
@@ -131,9 +133,6 @@ def rows(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
         cursor.close()
 
 
-_row_types: dict[tuple[ClauseElement, str], Any] = {}
-
-
 def _row_type(stmt: Any, dialect: Dialect) -> Any:
     key = (stmt, dialect.name)
     found = _row_types.get(key)
@@ -150,12 +149,12 @@ def _row_type(stmt: Any, dialect: Dialect) -> Any:
     return found
 
 
-def execute_many(conn: Connection, stmt: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Run ``stmt`` once per row (every row with the same keys), as one driver call."""
-    if not rows:
+def execute_many(conn: Connection, stmt: ClauseElement, each: Sequence[Mapping[str, Any]]) -> None:
+    """Run ``stmt`` once per parameter set (all with the same keys), as one driver call."""
+    if not each:
         return
-    compiled = lean(stmt, conn.dialect, _keys(stmt, rows[0]))
-    args = [compiled.arguments(r) for r in rows]
+    compiled = lean(stmt, conn.dialect, _keys(stmt, each[0]))
+    args = [compiled.arguments(p) for p in each]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(compiled.sql, args)  # type: ignore[arg-type]
@@ -166,10 +165,8 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: Sequence[Mapping[s
 
 
 def _keys(stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The given columns of an INSERT built without values (``table.insert()``)."""
-    if getattr(stmt, "is_insert", False) and not getattr(stmt, "_values", None):
-        return tuple(params)
-    return None
+    """The columns an INSERT is given (``table.insert()`` compiles to exactly those)."""
+    return tuple(params) if getattr(stmt, "is_insert", False) else None
 
 
 def _raise(conn: Connection, sql: str, args: Any, error: Exception) -> None:
