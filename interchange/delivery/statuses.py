@@ -106,7 +106,8 @@ def store_statuses(
 
     The same checks and rows as one by one (a message already kept, or kept earlier in this
     batch, is a duplicate); one commit instead of one per message, one query for what is
-    already kept, one statement for the timeline. If the batch fails
+    already kept, one for the deliveries answered (``Found``), one statement for the
+    timeline. If the batch fails
     (a concurrent writer, a constraint), nothing of it is kept and each message is stored
     on its own with ``store_status``; the caller acknowledges only after this returns.
     """
