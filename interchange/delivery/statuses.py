@@ -355,20 +355,9 @@ def _try_update_delivery(
         sid = _insert_status_in(
             conn, tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), row.id, None
         )
-        timeline.append(
-            event_row(
-                tenant_id=tenant.id,
-                event="status-ignored",
-                at=now,
-                document_pk=row.document_pk,
-                delivery_id=row.id,
-                from_state=row.state,
-                to_state=row.state,
-                status_code=code.value,
-                hop=status.sender,
-                detail=f"{exc} (status message {sid})",
-            )
-        )
+        detail = f"{exc} (status message {sid})"
+        ignored = _delivery_event("status-ignored", tenant, row, status, row.state, detail, now)
+        timeline.append(ignored)
         return "ignored"
     values: dict[str, object] = {
         "state": new.value,
@@ -386,20 +375,33 @@ def _try_update_delivery(
         conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
     )
     timeline.append(
-        event_row(
-            tenant_id=tenant.id,
-            event="status",
-            at=now,
-            document_pk=row.document_pk,
-            delivery_id=row.id,
-            from_state=row.state,
-            to_state=new.value,
-            status_code=code.value,
-            hop=status.sender,
-            detail=status.description,
-        )
+        _delivery_event("status", tenant, row, status, new.value, status.description, now)
     )
     return "matched"
+
+
+def _delivery_event(
+    event: str,
+    tenant: InboxTenant,
+    row: Any,
+    status: StatusMessage,
+    to_state: str,
+    detail: str | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The timeline row of a status message applied to (or ignored by) a delivery."""
+    return event_row(
+        tenant_id=tenant.id,
+        event=event,
+        at=now,
+        document_pk=row.document_pk,
+        delivery_id=row.id,
+        from_state=row.state,
+        to_state=to_state,
+        status_code=status.status_code.value,
+        hop=status.sender,
+        detail=detail,
+    )
 
 
 def _recall_requested(
