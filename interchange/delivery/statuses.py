@@ -356,8 +356,9 @@ def _try_update_delivery(
             conn, tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), row.id, None
         )
         detail = f"{exc} (status message {sid})"
-        ignored = _delivery_event("status-ignored", tenant, row, status, row.state, detail, now)
-        timeline.append(ignored)
+        timeline.append(
+            _delivery_event(tenant, row, status, row.state, detail, now, event="status-ignored")
+        )
         return "ignored"
     values: dict[str, object] = {
         "state": new.value,
@@ -375,19 +376,20 @@ def _try_update_delivery(
         conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
     )
     timeline.append(
-        _delivery_event("status", tenant, row, status, new.value, status.description, now)
+        _delivery_event(tenant, row, status, new.value, status.description, now, event="status")
     )
     return "matched"
 
 
 def _delivery_event(
-    event: str,
     tenant: InboxTenant,
     row: Any,
     status: StatusMessage,
     to_state: str,
     detail: str | None,
     now: dt.datetime,
+    *,
+    event: str,
 ) -> dict[str, Any]:
     """The timeline row of a status message applied to (or ignored by) a delivery."""
     return event_row(
