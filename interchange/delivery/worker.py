@@ -20,7 +20,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.base import Axis, SendReceipt
@@ -279,6 +279,9 @@ def _document_bytes(engine: Engine, pks: Iterable[int]) -> dict[int, bytes]:
     return {int(r.id): bytes(r.data) for r in rows}
 
 
+_UNANSWERED = deliveries.c.state == literal_column(f"'{State.SENT.value}'")
+
+
 def sweep_unanswered(engine: Engine, policy: RetryPolicy, *, now: dt.datetime | None = None) -> int:
     """Dead-letter documents sent longer than ``max_age`` ago that no one acknowledged (01+)."""
     now = now or utcnow()
@@ -289,7 +292,7 @@ def sweep_unanswered(engine: Engine, policy: RetryPolicy, *, now: dt.datetime | 
             select(d.c.id, d.c.tenant_id, d.c.document_pk, d.c.recipient)
             .join(documents, documents.c.id == d.c.document_pk)
             .where(
-                d.c.state == State.SENT.value,
+                _UNANSWERED,  # literally the partial index's condition, so it is used
                 documents.c.message_type == "edoc",
                 d.c.created_at < cutoff,
             )

@@ -108,7 +108,6 @@ deliveries = Table(
     Column("dead_lettered_at", DateTime, nullable=True),
     UniqueConstraint("document_pk", "recipient", name="uq_deliveries_document_recipient"),
 )
-Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_tenant_state", deliveries.c.tenant_id, deliveries.c.state)
 Index("ix_deliveries_recipient", deliveries.c.recipient)
 Index("ix_deliveries_document_state", deliveries.c.document_pk, deliveries.c.state)
@@ -121,6 +120,14 @@ Index(
     deliveries.c.id,
     sqlite_where=text(WAITING_STATES_SQL),
     postgresql_where=text(WAITING_STATES_SQL),
+)
+# the sweep dead-letters documents nobody answered: rows still sent, oldest first
+UNANSWERED_SQL = "state = 'sent'"
+Index(
+    "ix_deliveries_unanswered",
+    deliveries.c.created_at,
+    sqlite_where=text(UNANSWERED_SQL),
+    postgresql_where=text(UNANSWERED_SQL),
 )
 # a status from an old code finds the delivery to its successor (only substituted rows)
 Index(

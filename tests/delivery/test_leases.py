@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine
 
 from interchange.delivery.claims import _WAITING_STATES, _claim_statements, claim
 from interchange.delivery.outbox import submit
+from interchange.delivery.worker import _UNANSWERED
 from interchange.store.ops import ensure_tenant, utcnow
-from interchange.store.tables import WAITING_STATES_SQL
+from interchange.store.tables import UNANSWERED_SQL, WAITING_STATES_SQL, deliveries
 
 from .fakes import encode, make_edoc
 
@@ -58,16 +59,35 @@ def test_concurrent_claimers_never_share(engine: Engine) -> None:
     _check(_race(engine))
 
 
-def test_claim_states_waiting_exactly_as_the_partial_index(engine: Engine) -> None:
+def _sqlite_plan(engine: Engine, stmt: object) -> str:
+    sql = str(stmt.compile(engine))  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (None,) * sql.count("?"))
+        return " | ".join(str(r[3]) for r in rows)
+
+
+def test_claim_and_sweep_state_exactly_the_partial_indexes_conditions(engine: Engine) -> None:
+    """A planner may use a partial index only for a query that states its condition: the
+    claim walks ``ix_deliveries_waiting`` in due order (no sort of every due row), the
+    unanswered sweep reads ``ix_deliveries_unanswered`` (checked on SQLite's plans;
+    PostgreSQL decides by its statistics, below)."""
     with engine.begin() as conn:
         tenant = ensure_tenant(conn, "000.00.13.H53")
     for n in range(3):
         msg = make_edoc("000.00.13.H53", ["000.00.02.G14"], str(n))
         submit(engine, tenant_id=tenant, data=encode(msg), message=msg)
     first = claim(engine, "w", limit=2)
-    assert len(first) == 2 and len(claim(engine, "w2", limit=2)) == 1
-    # a planner may use a partial index only for a query that states its condition
+    assert len(first) == 2 and len(claim(engine, "w2", limit=2)) == 1  # oldest first
     assert str(_WAITING_STATES.compile()) == f"deliveries.{WAITING_STATES_SQL}"
+    assert str(_UNANSWERED.compile(compile_kwargs={"literal_binds": True})) == (
+        f"deliveries.{UNANSWERED_SQL}"
+    )
+    if engine.dialect.name == "sqlite":
+        claiming = _sqlite_plan(engine, _claim_statements("sqlite", False, False, True)[0])
+        assert "ix_deliveries_waiting" in claiming and "TEMP B-TREE" not in claiming
+        cutoff = deliveries.c.created_at < bindparam("c")
+        sweeping = _sqlite_plan(engine, select(deliveries.c.id).where(_UNANSWERED, cutoff))
+        assert "ix_deliveries_unanswered" in sweeping, sweeping
 
 
 @pytest.mark.postgres
