@@ -43,7 +43,12 @@ class Lean:
     def arguments(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         values: dict[str, Any] = {}
         for name in self.names:
-            value = params[name] if name in params else self.fixed[name]
+            if name in params:
+                value = params[name]
+            elif name in self.fixed:
+                value = self.fixed[name]
+            else:  # as Core says it, not a bare KeyError
+                raise exc.ArgumentError(f"a value is required for bind parameter {name!r}")
             proc = self.processors.get(name)
             values[name] = proc(value) if proc is not None and value is not None else value
         if self.order is None:

@@ -9,7 +9,7 @@ import itertools
 import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, bindparam, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from interchange.store import db, lean
 from interchange.store.ops import add_events, ensure_tenant, event_row, insert_id, update_where
@@ -96,6 +96,12 @@ def test_events_written_in_order_and_first_returns_named_rows(engine: Engine) ->
         names = conn.execute(select(events.c.event).order_by(events.c.id)).scalars().all()
     assert names == [f"e{i}" for i in range(5)]
     assert found is not None and found.event == "e3" and missing is None
+
+
+def test_a_missing_parameter_is_named(engine: Engine) -> None:
+    by_event = select(events.c.id).where(events.c.event == bindparam("b"))
+    with engine.connect() as conn, pytest.raises(ArgumentError, match="'b'"):
+        lean.first(conn, by_event, {})
 
 
 def test_refuses_what_it_cannot_run_as_core(engine: Engine) -> None:
