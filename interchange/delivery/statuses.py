@@ -65,7 +65,7 @@ def store_status(
     now = now or utcnow()
     sha = sha256_hex(data)
     with engine.connect() as conn:
-        if conn.execute(_SEEN, {"b_tenant": tenant.id, "b_sha": sha}).first() is not None:
+        if _kept(conn, [(tenant.id, sha)]):
             return "duplicate"
     try:
         opened = codec.open(data)
@@ -170,10 +170,6 @@ def store_statuses(
     return [store_status(engine, codec, t, d, axis_doc_id=a, now=now) for t, d, a in entries]
 
 
-_SEEN = select(status_messages.c.id).where(
-    status_messages.c.tenant_id == bindparam("b_tenant"),
-    status_messages.c.sha256 == bindparam("b_sha"),
-)
 _KEPT = select(status_messages.c.tenant_id, status_messages.c.sha256).where(
     status_messages.c.tenant_id.in_(bindparam("b_tenants", expanding=True)),
     status_messages.c.sha256.in_(bindparam("b_shas", expanding=True)),
@@ -181,7 +177,7 @@ _KEPT = select(status_messages.c.tenant_id, status_messages.c.sha256).where(
 
 
 def _kept(conn: Connection, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Which (tenant, SHA-256) of a batch are already kept: one query on the unique index."""
+    """Which (tenant, SHA-256) of these are already kept: one query on the unique index."""
     if not keys:
         return set()
     params = {"b_tenants": sorted({k[0] for k in keys}), "b_shas": sorted({k[1] for k in keys})}
