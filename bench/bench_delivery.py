@@ -201,6 +201,11 @@ def _drop_pg_database(base: str, name: str) -> None:
     admin.dispose()
 
 
+def _report(name: str, rates: list[float]) -> None:
+    print(f"{name}: {statistics.median(rates):.0f}")
+    print(f"{name}_rounds: {' '.join(f'{r:.0f}' for r in rates)}")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="interchange-bench-delivery-") as tmp:
         root = Path(tmp)
@@ -218,18 +223,13 @@ def main() -> None:
                     f" verify {d['verify_s']:.2f} s ({int(d['verify_n'])})"
                 )
             print(f"fanout_cpu_{name}_s: {d['cpu_s']:.2f}  #{extra}")
-        rates = bench_throughput(root / "b")
-        print(f"throughput_docs_s: {statistics.median(rates):.0f}")
-        listed = " ".join(f"{r:.0f}" for r in rates)
-        print(f"throughput_docs_s_rounds: {listed}")
+        _report("throughput_docs_s", bench_throughput(root / "b"))
         pg = os.environ.get("INTERCHANGE_TEST_PG_URL")
         if pg:
             url, name = _fresh_pg_database(pg)
             try:
                 rates = bench_throughput(root / "c", db_url=url, workers=2)
-                print(f"throughput_docs_s_pg_2workers: {statistics.median(rates):.0f}")
-                listed = " ".join(f"{r:.0f}" for r in rates)
-                print(f"throughput_docs_s_pg_2workers_rounds: {listed}")
+                _report("throughput_docs_s_pg_2workers", rates)
             finally:
                 _drop_pg_database(pg, name)
 
