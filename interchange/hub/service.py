@@ -13,14 +13,13 @@ Guarantees (AXIS.md §3), each enforced in one place:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
@@ -28,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter
 from starlette.concurrency import run_in_threadpool
@@ -45,7 +44,7 @@ from ..errors import (
     RefusedError,
     UnknownOrganError,
 )
-from ..store import lean
+from ..store import held, lean
 from ..store.db import make_engine
 from ..store.hub_tables import hub_blobs, hub_messages, hub_queue
 from .agencies import AgencyRegistry, delete_code, parse_registration
@@ -63,9 +62,6 @@ E_NOT_FOUND = "404"
 E_TOO_LARGE = "413"
 E_UNKNOWN_RECIPIENT = "422"
 E_INTERNAL = "500"
-
-#: Threads that may each keep a connection for inline calls (uvicorn's event loop is one).
-HELD_THREADS = 4
 
 
 def refuse(message: str, code: str = E_BAD_REQUEST) -> RefusedError:
@@ -253,8 +249,6 @@ class HubService:
         )
         self._sql = _Statements(config.list_limit)
         self._sorted: dict[str, list[str]] = {}
-        self._held: dict[int, Connection] = {}  # thread ident → its connection (inline)
-        self._held_lock = threading.Lock()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store call from a handler: inline on SQLite, in the thread pool otherwise.
@@ -267,41 +261,6 @@ class HubService:
         if self.inline:
             return fn(*args, **kwargs)
         return await run_in_threadpool(fn, *args, **kwargs)
-
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        """The connection for one call, which ends whatever it left open.
-
-        Inline (SQLite, on the event loop's thread): that thread's own connection, kept
-        for the life of the service. Taking a connection from the pool and giving it back
-        cost a hub request about 40 µs of CPU under load, as much as its query. Otherwise
-        (the thread pool, PostgreSQL, or more threads than ``HELD_THREADS``): the pool's.
-        """
-        conn = self._held.get(threading.get_ident()) if self.inline else None
-        if conn is None or conn.invalidated:
-            conn = self._hold() if self.inline else None
-        if conn is None:
-            with self.engine.connect() as pooled:
-                yield pooled
-            return
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction():  # a read, or a write that failed before its commit
-                conn.rollback()
-
-    def _hold(self) -> Connection | None:
-        """A new held connection for this thread, unless ``HELD_THREADS`` already hold one
-        (connections held are the pool's: they must not starve it)."""
-        ident = threading.get_ident()
-        with self._held_lock:
-            lost = self._held.pop(ident, None)
-            if lost is not None:
-                lost.close()
-            if len(self._held) >= HELD_THREADS:
-                return None
-            conn = self._held[ident] = self.engine.connect()
-        return conn
 
     # --- authentication ------------------------------------------------------------------
 
@@ -393,7 +352,7 @@ class HubService:
             for code, addressed, substituted in targets
         ]
         try:
-            with self._connection() as conn, conn.begin():
+            with held.begin(self.engine) as conn:
                 blob = {"sha256": digest, "data": data, "size": len(data)}
                 lean.execute(conn, self._blob_insert, blob).close()
                 lean.execute(
@@ -483,7 +442,7 @@ class HubService:
         kind = (message_type or "").strip().lower()
         q = self._sql.pending_of_kind if kind in ("edoc", "status") else self._sql.pending
         params = {"mine": self._sorted_organs(systemid), "kind": kind}
-        with self._connection() as conn:
+        with held.connect(self.engine) as conn:
             rows = conn.execute(q, params).all()
         # rows share few distinct times (a fan-out's rows are written at one instant), and a
         # time-zone conversion per field per row is most of a 1000-row listing's cost
@@ -521,7 +480,7 @@ class HubService:
         mine = self.organs(systemid)
         if not mine:
             return 0
-        with self._connection() as conn:
+        with held.connect(self.engine) as conn:
             count = conn.execute(
                 self._sql.count, {"mine": self._sorted_organs(systemid), "kind": message_type}
             )
@@ -541,7 +500,7 @@ class HubService:
         """
         if not doc_id:
             raise refuse("docId is required")
-        with self._connection() as conn:
+        with held.connect(self.engine) as conn:
             row = lean.first(conn, self._sql.fetch, {"doc_id": doc_id})
         if row is None or row.recipient not in self.organs(systemid):
             raise refuse(f"no document {doc_id[:64]} in the queue of {systemid}", E_NOT_FOUND)
@@ -562,7 +521,7 @@ class HubService:
         # hundreds of agencies, and no read-then-write transaction, which SQLite fails at
         # once when another writer committed in between); another caller's row is put back
         # by rolling the transaction back before it commits.
-        with self._connection() as conn:
+        with held.connect(self.engine) as conn:
             with conn.begin() as tx:
                 params = {"doc_id": doc_id, "b_state": state, "b_now": now}
                 cursor = lean.execute(conn, self._sql.acknowledge, params)
@@ -600,7 +559,7 @@ class HubService:
         kind = (message_type or "").strip().lower()
         if kind in ("edoc", "status"):
             q = q.where(hub_messages.c.message_type == kind)
-        with self._connection() as conn:
+        with held.connect(self.engine) as conn:
             rows = conn.execute(q).all()
         descs = {"pending": "not yet received", "done": "received", "fail": "receiver failed"}
         return [
@@ -654,7 +613,7 @@ class HubService:
 
     def message_row(self, doc_id: str) -> dict[str, Any] | None:
         """Diagnostics/tests: the stored message behind a queue id (or a message id)."""
-        with self._connection() as conn:
+        with held.connect(self.engine) as conn:
             row = conn.execute(
                 select(hub_messages, hub_blobs.c.data)
                 .join(hub_blobs, hub_blobs.c.sha256 == hub_messages.c.sha256)
@@ -668,8 +627,5 @@ class HubService:
         return dict(row._mapping) if row is not None else None
 
     def close(self) -> None:
-        with self._held_lock:
-            held, self._held = list(self._held.values()), {}
-        for conn in held:
-            conn.close()
+        held.release(self.engine)
         self.engine.dispose()
