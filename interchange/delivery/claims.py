@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from adapters.base import MessageType
 
-from ..store import lean
+from ..store import held, lean
 from ..store.ops import utcnow
 from ..store.tables import deliveries, documents, tenants
 from .lifecycle import WAITING
@@ -168,7 +168,7 @@ def claim(
     if engine.dialect.name == "postgresql":
         rows = _claim_pg(engine, ids, params, by_document=document_pk is not None, limit=limit)
     else:
-        with engine.begin() as conn:
+        with held.begin(engine) as conn:
             by_tenant = ids is not None and lean.first(conn, _TENANT_COUNT, {})[0] != len(ids)
             stmt, read = _claim_statements(
                 "sqlite", by_tenant, document_pk is not None, limit is not None

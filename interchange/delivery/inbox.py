@@ -27,7 +27,7 @@ from adapters.base import Axis, PendingItem
 
 from ..edxml.model import EdocMessage, ResponseFor, StatusCode, StatusMessage
 from ..errors import InterchangeError, NotEdXMLError
-from ..store import lean
+from ..store import held, lean
 from ..store.blobs import put_blob
 from ..store.ops import add_event, add_events, event_row, insert_id, sha256_hex, utcnow
 from ..store.tables import documents, inbox_items
@@ -388,7 +388,7 @@ class Inbox:
         rf = response_for(msg)
         timeline: list[dict[str, Any]] = []
         try:
-            with self.engine.begin() as conn:
+            with held.begin(self.engine) as conn:
                 # Read first, sign, then write: on SQLite the write lock is taken at the
                 # first INSERT, so signing (the slow part) never holds it; on PostgreSQL
                 # the unique key settles a race with another worker.
@@ -511,7 +511,7 @@ class Inbox:
         return "refused"
 
     def _exists(self, tenant_id: int, key: str) -> bool:
-        with self.engine.connect() as conn:
+        with held.connect(self.engine) as conn:
             row = conn.execute(_RECEIVED, {"b_tenant": tenant_id, "b_key": key}).first()
         return row is not None
 

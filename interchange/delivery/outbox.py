@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..edxml.model import EdocMessage, StatusCode
 from ..errors import DeliveryError
+from ..store import held
 from ..store.ops import add_events, event_row, insert_id, sha256_hex, utcnow
 from ..store.tables import deliveries, documents
 from .claims import Claimed, claim
@@ -188,7 +189,7 @@ def submit(
 ) -> Submitted:
     """Store the signed document and queue one delivery per recipient, atomically."""
     try:
-        with engine.begin() as conn:
+        with held.begin(engine) as conn:
             return submit_in(
                 conn,
                 tenant_id=tenant_id,

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..edxml.model import StatusCode, StatusMessage
 from ..errors import DeliveryError, InterchangeError, NotEdXMLError
-from ..store import lean
+from ..store import held, lean
 from ..store.ops import add_events, event_row, insert_id, sha256_hex, update_where, utcnow
 from ..store.tables import deliveries, documents, inbox_items, status_messages
 from .codec import Codec
@@ -64,7 +64,7 @@ def store_status(
     """Record one incoming status message and move what it is about. Idempotent."""
     now = now or utcnow()
     sha = sha256_hex(data)
-    with engine.connect() as conn:
+    with held.connect(engine) as conn:
         if _kept(conn, [(tenant.id, sha)]):
             return "duplicate"
     try:
@@ -80,7 +80,7 @@ def store_status(
     status = opened.message
     timeline: list[dict[str, Any]] = []
     try:
-        with engine.begin() as conn:
+        with held.begin(engine) as conn:
             if status.status_code is StatusCode.RECALL_REQUESTED:
                 outcome = _recall_requested(
                     conn, tenant, status, data, sha, axis_doc_id, now, timeline
@@ -124,7 +124,7 @@ def store_statuses(
             opened.append((sha, None, exc))
     timeline: list[dict[str, Any]] = []
     try:
-        with engine.begin() as conn:
+        with held.begin(engine) as conn:
             keys = [(e[0].id, o[0]) for e, o in zip(entries, opened, strict=True)]
             kept = _kept(conn, keys)
             found = Found.of(

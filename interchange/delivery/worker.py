@@ -27,7 +27,7 @@ from adapters.base import Axis, SendReceipt
 
 from ..edxml.model import EdocMessage
 from ..errors import InterchangeError, RefusedError
-from ..store import lean
+from ..store import held, lean
 from ..store.blobs import document_bytes
 from ..store.ops import add_event, add_events, event_row, update_where, utcnow
 from ..store.tables import deliveries, documents
@@ -167,7 +167,7 @@ def deliver(
     now = clock()
     event, values, detail = _outcome(c, policy, receipt, failure, now, rng)
     timeline: list[dict[str, Any]] = []
-    with engine.begin() as conn:
+    with held.begin(engine) as conn:
         new = _record(conn, c, owner, event, now, values, detail, timeline)
         add_events(conn, timeline)
     if new is None:
@@ -259,7 +259,7 @@ def deliver_group(
         receipt, failure = None, exc
     now = clock()
     timeline: list[dict[str, Any]] = []
-    with engine.begin() as conn:
+    with held.begin(engine) as conn:
         for c in group:
             event, values, detail = _outcome(c, policy, receipt, failure, now, rng)
             if receipt is not None:
@@ -270,7 +270,7 @@ def deliver_group(
 
 
 def _document_bytes(engine: Engine, pks: Iterable[int]) -> dict[int, bytes]:
-    with engine.connect() as conn:
+    with held.connect(engine) as conn:
         rows = conn.execute(
             select(documents.c.id, document_bytes.label("data")).where(
                 documents.c.id.in_(sorted(set(pks)))
@@ -465,7 +465,7 @@ class OutboxWorker:
 
         sent = [r for lane in self.pool.map(send_lane, lanes.values()) for r in lane]
         timeline: list[dict[str, Any]] = []
-        with self.engine.begin() as conn:
+        with held.begin(self.engine) as conn:
             for c, receipt, failure, now in sent:
                 event, values, detail = _outcome(c, self.policy, receipt, failure, now, self.rng)
                 if _record(conn, c, self.owner, event, now, values, detail, timeline) is None:

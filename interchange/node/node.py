@@ -33,6 +33,7 @@ from ..delivery.routing import route
 from ..delivery.worker import OutboxWorker, RetryPolicy, sweep_unanswered
 from ..edxml.model import Attachment, Bussiness, EdocMessage
 from ..errors import ConfigError, DeliveryError, FormatError, NotFoundError
+from ..store import held
 from ..store.db import make_engine
 from ..store.migrate import upgrade_database
 from ..store.ops import ensure_tenant
@@ -365,6 +366,7 @@ class Node:
                     t.axis.close()
                 except Exception:  # closing is best effort
                     log.debug("closing axis failed", exc_info=True)
+        held.release(self.engine)
         self.engine.dispose()
 
 

@@ -26,6 +26,7 @@ from interchange.organs import Directory, load_directory
 from interchange.payloads import load_payload
 from interchange.resources import data_dir
 from interchange.signing.pki import init_ca, issue
+from interchange.store import held
 from interchange.store.tables import inbox_items
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,3 +196,20 @@ def test_drop_folder_envelope_and_signed_file(net: Network) -> None:
     [again] = dept.drop_once()
     assert again.ok and "already submitted" in again.detail
     assert len(queries.delivery_table(dept.engine)) == 2
+
+
+def test_the_node_keeps_a_connection_per_thread_and_releases_them(net: Network) -> None:
+    """The outbox, inbox and submissions run on their threads' kept connections
+    (``store.held``); closing the node closes them."""
+    dept = net.node("dept", [DEPT])
+    net.node("ministry", [INSPECTORATE])
+    dept.submit_payload(DEPT, load_payload("conclusion", EXAMPLES / "conclusion.yaml"))
+    net.settle()
+    kept = list(held._held_of(dept.engine).conns.values())
+    assert len(kept) == 1  # this test's one thread ran every step
+    assert not kept[0].in_transaction()
+    assert {r.state for r in queries.delivery_table(dept.engine)} == {"accepted"}
+    dept.close()
+    net.nodes.remove(dept)
+    assert dept.engine not in held._engines
+    assert kept[0].closed
