@@ -24,7 +24,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ..edxml.model import StatusCode, StatusMessage
 from ..errors import DeliveryError, InterchangeError, NotEdXMLError
 from ..store import held, lean
-from ..store.ops import add_events, event_row, insert_id, sha256_hex, update_where, utcnow
+from ..store.ops import (
+    add_events,
+    event_row,
+    insert_id,
+    insert_many,
+    sha256_hex,
+    update_where,
+    utcnow,
+)
 from ..store.tables import deliveries, documents, inbox_items, status_messages
 from .codec import Codec
 from .lifecycle import IllegalTransitionError, State, apply
@@ -123,6 +131,7 @@ def store_statuses(
         except InterchangeError as exc:
             opened.append((sha, None, exc))
     timeline: list[dict[str, Any]] = []
+    matched: list[dict[str, Any]] = []
     try:
         with held.begin(engine) as conn:
             keys = [(e[0].id, o[0]) for e, o in zip(entries, opened, strict=True)]
@@ -160,9 +169,19 @@ def store_statuses(
                 else:
                     out.append(
                         _update_delivery(
-                            conn, tenant, status, data, sha, axis_doc_id, now, timeline, found=found
+                            conn,
+                            tenant,
+                            status,
+                            data,
+                            sha,
+                            axis_doc_id,
+                            now,
+                            timeline,
+                            found=found,
+                            later=matched,
                         )
                     )
+            insert_many(conn, status_messages, matched)
             add_events(conn, timeline)
             return out
     except (IntegrityError, OperationalError, DeliveryError):
@@ -299,11 +318,14 @@ def _update_delivery(
     timeline: list[dict[str, Any]],
     *,
     found: Found | None = None,
+    later: list[dict[str, Any]] | None = None,
 ) -> Outcome:
+    """``later``: where a batch collects the rows of matched messages, to write them at
+    once (``insert_many``) instead of one round trip each."""
     found = found or Found()
     for _ in range(5):  # the delivery may move under us (a worker records its send)
         outcome = _try_update_delivery(
-            conn, tenant, status, data, sha, axis_doc_id, now, timeline, found
+            conn, tenant, status, data, sha, axis_doc_id, now, timeline, found, later
         )
         if outcome is not None:
             return outcome
@@ -320,6 +342,7 @@ def _try_update_delivery(
     now: dt.datetime,
     timeline: list[dict[str, Any]],
     found: Found,
+    later: list[dict[str, Any]] | None,
 ) -> Outcome | None:
     d = deliveries
     row = found.get(conn, tenant.id, status)
@@ -368,9 +391,13 @@ def _try_update_delivery(
         found.forget(tenant.id, status)  # moved meanwhile: read it again
         return None
     found.moved(tenant.id, status, row, new.value)
-    _insert_status_in(
-        conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
+    matched = _status_row(
+        tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
     )
+    if later is None:
+        insert_id(conn, status_messages, matched)
+    else:
+        later.append(matched)
     timeline.append(
         _delivery_event(tenant, row, status, new.value, status.description, now, event="status")
     )
@@ -517,27 +544,40 @@ def _insert_status_in(
     delivery_id: int | None,
     item_id: int | None,
 ) -> int:
+    row = _status_row(
+        tenant, data, sha, axis_doc_id, now, status, outcome, error, delivery_id, item_id
+    )
+    return int(insert_id(conn, status_messages, row))
+
+
+def _status_row(
+    tenant: InboxTenant,
+    data: bytes,
+    sha: str,
+    axis_doc_id: str | None,
+    now: dt.datetime,
+    status: StatusMessage | None,
+    outcome: Outcome,
+    error: str | None,
+    delivery_id: int | None,
+    item_id: int | None,
+) -> dict[str, Any]:
+    """The ``status_messages`` row of one message as it was received."""
     ts = status.timestamp if status else None
-    return int(
-        insert_id(
-            conn,
-            status_messages,
-            dict(
-                tenant_id=tenant.id,
-                sender=status.sender if status else None,
-                document_id=status.document_id if status else None,
-                response_organ=status.response_for.organ_id if status else None,
-                status_code=status.status_code.value if status else None,
-                description=status.description if status else None,
-                timestamp=ts.replace(tzinfo=None) if isinstance(ts, dt.datetime) else None,
-                data=data,
-                sha256=sha,
-                axis_doc_id=axis_doc_id,
-                delivery_id=delivery_id,
-                inbox_item_id=item_id,
-                outcome=outcome,
-                error=error,
-                received_at=now,
-            ),
-        )
+    return dict(
+        tenant_id=tenant.id,
+        sender=status.sender if status else None,
+        document_id=status.document_id if status else None,
+        response_organ=status.response_for.organ_id if status else None,
+        status_code=status.status_code.value if status else None,
+        description=status.description if status else None,
+        timestamp=ts.replace(tzinfo=None) if isinstance(ts, dt.datetime) else None,
+        data=data,
+        sha256=sha,
+        axis_doc_id=axis_doc_id,
+        delivery_id=delivery_id,
+        inbox_item_id=item_id,
+        outcome=outcome,
+        error=error,
+        received_at=now,
     )

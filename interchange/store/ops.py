@@ -92,7 +92,12 @@ def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     A batch of status messages or sends writes one event each; one statement for all of
     them saves a round trip per row (on PostgreSQL, a server process's work per row too).
     """
-    lean.execute_many(conn, _inserts(events), rows)
+    insert_many(conn, events, rows)
+
+
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that share one shape, as one executemany (psycopg sends them together)."""
+    lean.execute_many(conn, _inserts(table), rows)
 
 
 def insert_id(conn: Connection, table: Table, values: Mapping[str, Any]) -> int:

@@ -186,3 +186,37 @@ def test_status_batch_looks_its_deliveries_up_once(
     with engine.connect() as conn:
         states = conn.execute(select(deliveries.c.state)).scalars().all()
     assert states.count(State.ACCEPTED.value) == len(DISTRICTS)
+
+
+def test_status_batch_colliding_at_its_end_is_stored_one_by_one(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The batch writes its matched messages together at the end. When one of them was
+    kept meanwhile (another worker, after the batch looked), that write fails: the batch is
+    rolled back whole and stored one by one, with the same outcomes and nothing twice."""
+    net = Net(engine)
+    net.send(encode(make_edoc(PROVINCE, DISTRICTS)))
+    net.d_inbox.poll()
+    while net.worker.run_once():
+        pass
+    first = next(s for s in net.hub.sent if s.message_type == "status")
+    tenant = net.p_inbox.tenants[PROVINCE]
+    assert statuses.store_status(engine, net.p_codec, tenant, first.data) == "matched"
+    monkeypatch.setattr(statuses, "_kept", lambda conn, keys: set())  # it looks too early
+    with caplog.at_level("INFO", logger=statuses.__name__):
+        out = net.p_inbox.poll()
+    assert "storing one by one" in caplog.text
+    assert out.count("matched") == 2 * len(DISTRICTS) - 1 and out.count("duplicate") == 1
+    with engine.connect() as conn:
+        kept = conn.execute(select(func.count()).select_from(status_messages)).scalar_one()
+        states = conn.execute(
+            select(deliveries.c.state).where(deliveries.c.tenant_id == net.p_id)
+        ).scalars()
+        moves = conn.execute(
+            select(func.count())
+            .select_from(events)
+            .where(events.c.tenant_id == net.p_id, events.c.event == "status")
+        ).scalar_one()
+    assert kept == 2 * len(DISTRICTS)
+    assert list(states) == [State.ACCEPTED.value] * len(DISTRICTS)
+    assert moves == 2 * len(DISTRICTS)
