@@ -82,9 +82,8 @@ def store_status(
     except InterchangeError as exc:
         peeked = codec.peek(data)
         sm = peeked if isinstance(peeked, StatusMessage) else None
-        return _insert_status(
-            engine, tenant, data, sha, axis_doc_id, now, sm, "invalid", str(exc), None, None
-        )
+        row = _status_row(tenant, data, sha, axis_doc_id, now, sm, "invalid", str(exc), None, None)
+        return _insert_status(engine, row)
     status = opened.message
     timeline: list[dict[str, Any]] = []
     try:
@@ -156,8 +155,11 @@ def store_statuses(
                     peeked = codec.peek(data)
                     sm = peeked if isinstance(peeked, StatusMessage) else None
                     reason = str(err)
-                    _insert_status_in(
-                        conn, tenant, data, sha, axis_doc_id, now, sm, "invalid", reason, None, None
+                    _keep(
+                        conn,
+                        _status_row(
+                            tenant, data, sha, axis_doc_id, now, sm, "invalid", reason, None, None
+                        ),
                     )
                     out.append("invalid")
                 elif status.status_code is StatusCode.RECALL_REQUESTED:
@@ -347,18 +349,20 @@ def _try_update_delivery(
     d = deliveries
     row = found.get(conn, tenant.id, status)
     if row is None:
-        _insert_status_in(
+        _keep(
             conn,
-            tenant,
-            data,
-            sha,
-            axis_doc_id,
-            now,
-            status,
-            "unknown-document",
-            "no delivery of this document to this sender",
-            None,
-            None,
+            _status_row(
+                tenant,
+                data,
+                sha,
+                axis_doc_id,
+                now,
+                status,
+                "unknown-document",
+                "no delivery of this document to this sender",
+                None,
+                None,
+            ),
         )
         log.warning(
             "status %s from %s for unknown document %s",
@@ -371,8 +375,11 @@ def _try_update_delivery(
     try:
         new = apply(State(row.state), code)
     except IllegalTransitionError as exc:
-        sid = _insert_status_in(
-            conn, tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), row.id, None
+        sid = _keep(
+            conn,
+            _status_row(
+                tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), row.id, None
+            ),
         )
         detail = f"{exc} (status message {sid})"
         timeline.append(
@@ -395,7 +402,7 @@ def _try_update_delivery(
         tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
     )
     if later is None:
-        insert_id(conn, status_messages, matched)
+        _keep(conn, matched)
     else:
         later.append(matched)
     timeline.append(
@@ -452,25 +459,30 @@ def _recall_requested(
         )
     ).first()
     if row is None:
-        _insert_status_in(
+        _keep(
             conn,
-            tenant,
-            data,
-            sha,
-            axis_doc_id,
-            now,
-            status,
-            "unknown-document",
-            "no such document received",
-            None,
-            None,
+            _status_row(
+                tenant,
+                data,
+                sha,
+                axis_doc_id,
+                now,
+                status,
+                "unknown-document",
+                "no such document received",
+                None,
+                None,
+            ),
         )
         return "unknown-document"
     try:
         new = apply(State(row.state), StatusCode.RECALL_REQUESTED)
     except IllegalTransitionError as exc:
-        _insert_status_in(
-            conn, tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), None, row.id
+        _keep(
+            conn,
+            _status_row(
+                tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), None, row.id
+            ),
         )
         return "ignored"
     conn.execute(
@@ -478,8 +490,9 @@ def _recall_requested(
         .where(i.c.id == row.id, i.c.state == row.state)
         .values(state=new.value, reason=status.description)
     )
-    _insert_status_in(
-        conn, tenant, data, sha, axis_doc_id, now, status, "matched", None, None, row.id
+    _keep(
+        conn,
+        _status_row(tenant, data, sha, axis_doc_id, now, status, "matched", None, None, row.id),
     )
     timeline.append(
         event_row(
@@ -498,55 +511,19 @@ def _recall_requested(
     return "matched"
 
 
-def _insert_status(
-    engine: Engine,
-    tenant: InboxTenant,
-    data: bytes,
-    sha: str,
-    axis_doc_id: str | None,
-    now: dt.datetime,
-    status: StatusMessage | None,
-    outcome: Outcome,
-    error: str | None,
-    delivery_id: int | None,
-    item_id: int | None,
-) -> Outcome:
+def _insert_status(engine: Engine, row: dict[str, Any]) -> Outcome:
+    """Keep one message on its own (``row["outcome"]``), or "duplicate" if already kept."""
     try:
         with engine.begin() as conn:
-            _insert_status_in(
-                conn,
-                tenant,
-                data,
-                sha,
-                axis_doc_id,
-                now,
-                status,
-                outcome,
-                error,
-                delivery_id,
-                item_id,
-            )
+            _keep(conn, row)
     except IntegrityError:
         return "duplicate"
+    outcome: Outcome = row["outcome"]
     return outcome
 
 
-def _insert_status_in(
-    conn: Connection,
-    tenant: InboxTenant,
-    data: bytes,
-    sha: str,
-    axis_doc_id: str | None,
-    now: dt.datetime,
-    status: StatusMessage | None,
-    outcome: Outcome,
-    error: str | None,
-    delivery_id: int | None,
-    item_id: int | None,
-) -> int:
-    row = _status_row(
-        tenant, data, sha, axis_doc_id, now, status, outcome, error, delivery_id, item_id
-    )
+def _keep(conn: Connection, row: dict[str, Any]) -> int:
+    """Insert one ``status_messages`` row (``_status_row``); its id."""
     return int(insert_id(conn, status_messages, row))
 
 
