@@ -3,8 +3,9 @@
 Why: a node hosting many agencies receives a directive to 705 districts 705 times; storing the
 signed bytes in each ``documents`` row kept 705 copies (176 MB per fan-out). Received documents
 now put their bytes in ``document_blobs`` (insert-if-absent, in the document's transaction) and
-leave ``documents.data`` NULL; what we send, and rows stored before migration 0008, keep their
-bytes inline. ``document_bytes`` reads either, so no reader sees ``NULL``.
+leave ``documents.data`` NULL; what we send keeps its bytes inline (migration 0011 moved the
+received rows stored before 0008 into blobs). ``document_bytes`` reads either, so no reader
+sees ``NULL``.
 """
 
 from __future__ import annotations

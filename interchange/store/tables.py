@@ -64,7 +64,7 @@ documents = Table(
     Column("bussiness_type", Integer, nullable=False, default=0),
     Column("original_document_id", String(200), nullable=True),  # Bussiness/DocumentId
     Column("payload_kind", String(64), nullable=True),
-    # inline bytes (outgoing, and rows stored before 0008); NULL: the bytes are in document_blobs
+    # inline bytes (outgoing); NULL: the bytes are in document_blobs (received; 0011 moved older)
     Column("data", LargeBinary, nullable=True),
     Column("sha256", String(64), nullable=False),
     Column("axis_doc_id", String(200), nullable=True),  # incoming: the axis queue id

@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from adapters.memory import MemoryHub
 from interchange.api import ApiSettings, create_api_app
@@ -196,11 +196,14 @@ def test_a_duplicate_delivery_stores_nothing_new(engine: Engine) -> None:
 # --- migration 0008 ----------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine_at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database migrated only to revision 0007 (before document_blobs)."""
+BOTH = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def _migrated_to(kind: str, tmp_path: Path, revision: str) -> Iterator[Engine]:
+    """An empty database (SQLite, or a fresh PostgreSQL schema) migrated to ``revision``."""
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
+        if kind == "sqlite":
             eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
             stack.callback(eng.dispose)
         else:
@@ -208,12 +211,22 @@ def engine_at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
         with eng.connect() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0007")
+            command.upgrade(cfg, revision)
             conn.commit()
         yield eng
 
 
-def test_migration_keeps_inline_documents_readable(engine_at_0007: Engine) -> None:
+@pytest.fixture(params=BOTH)
+def engine_at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """Before document_blobs."""
+    with _migrated_to(request.param, tmp_path, "0007") as eng:
+        yield eng
+
+
+def test_documents_stored_before_0008_move_into_blobs_and_stay_readable(
+    engine_at_0007: Engine,
+) -> None:
+    """0008 leaves older rows inline; 0011 moves their bytes into a blob (one per SHA-256)."""
     eng = engine_at_0007
     old = encode(make_edoc(PROVINCE, HOSTED))
     now = dt.datetime(2026, 11, 28, 10, 0)
@@ -246,16 +259,16 @@ def test_migration_keeps_inline_documents_readable(engine_at_0007: Engine) -> No
             select(documents.c.data, document_bytes.label("b"), document_size.label("n"))
         ).one()
         assert conn.execute(select(func.count()).select_from(inbox_items)).scalar_one() == 1
-        assert conn.execute(select(func.count()).select_from(document_blobs)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(document_blobs)).scalar_one() == 1
         if eng.dialect.name == "sqlite":  # the rebuild left foreign keys on for this pool
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
-    assert (bytes(row.data), bytes(row.b), row.n) == (old, old, len(old))  # nothing moved
+    assert (row.data, bytes(row.b), row.n) == (None, old, len(old))  # moved, read the same
     # and the upgraded database receives new documents into blobs
     node = Node(eng)
     data = encode(make_edoc(PROVINCE, HOSTED, "13"))
     node.send(data)
     assert node.inbox.poll().count("stored") == 3
-    assert node.count(document_blobs) == 1
+    assert node.count(document_blobs) == 2
     assert sorted((got for _, _, got in node.received()), key=len) == sorted(
         [old, data, data, data], key=len
     )
@@ -279,3 +292,75 @@ def test_downgrade_puts_received_bytes_back_inline(engine: Engine) -> None:
         ).scalars()
         assert [bytes(b) for b in inline] == [data] * 3
         assert conn.execute(select(func.count()).select_from(inbox_items)).scalar_one() == 3
+
+
+# --- migration 0011 ----------------------------------------------------------------------
+
+
+@pytest.fixture(params=BOTH)
+def engine_at_0010(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """Blobs exist; received rows stored before 0008 not yet moved."""
+    with _migrated_to(request.param, tmp_path, "0010") as eng:
+        yield eng
+
+
+def _stored(
+    conn: Connection, tid: int, key: str, direction: str, data: bytes | None, sha: str
+) -> int:
+    return insert_id(
+        conn,
+        documents,
+        dict(
+            tenant_id=tid,
+            direction=direction,
+            message_type="edoc",
+            dedupe_key=key,
+            recipients="",
+            kind="directive",
+            bussiness_type=0,
+            data=data,
+            sha256=sha,
+            created_at=dt.datetime(2026, 11, 28, 10, 0),
+        ),
+    )
+
+
+def test_0011_moves_matching_received_bytes_and_keeps_everything_else(
+    engine_at_0010: Engine,
+) -> None:
+    eng = engine_at_0010
+    copy = encode(make_edoc(PROVINCE, HOSTED))
+    sent = encode(make_edoc(PROVINCE, HOSTED, "14"))
+    corrupt = encode(make_edoc(PROVINCE, HOSTED, "15"))
+    already = encode(make_edoc(PROVINCE, HOSTED, "16"))
+    elsewhere = encode(make_edoc(PROVINCE, HOSTED, "17"))
+    clashing = encode(make_edoc(PROVINCE, HOSTED, "18"))
+    with eng.begin() as conn:
+        tid = ensure_tenant(conn, HOSTED[0])
+        pks = {
+            "copy1": _stored(conn, tid, "a|1", "in", copy, sha256_hex(copy)),
+            "copy2": _stored(conn, tid, "a|2", "in", copy, sha256_hex(copy)),
+            "sent": _stored(conn, tid, "b|1", "out", sent, sha256_hex(sent)),
+            # its recorded SHA-256 is another document's: it must not become that blob
+            "corrupt": _stored(conn, tid, "c|1", "in", corrupt, sha256_hex(elsewhere)),
+            "already": _stored(conn, tid, "d|1", "in", None, sha256_hex(already)),
+            # sound itself, but the blob kept under its SHA-256 holds other bytes
+            "clashing": _stored(conn, tid, "e|1", "in", clashing, sha256_hex(clashing)),
+        }
+        for sha, data in ((sha256_hex(already), already), (sha256_hex(clashing), corrupt)):
+            conn.execute(insert(document_blobs).values(sha256=sha, data=data, size=len(data)))
+    upgrade_database(eng.url.render_as_string(hide_password=False), engine=eng)
+    with eng.connect() as conn:
+        read = select(documents.c.id, documents.c.data, document_bytes.label("b"))
+        rows = {r.id: (r.data, bytes(r.b)) for r in conn.execute(read)}
+        kept = dict(conn.execute(select(document_blobs.c.sha256, document_blobs.c.data)).all())
+    assert rows[pks["copy1"]] == rows[pks["copy2"]] == (None, copy)  # one blob for both
+    assert rows[pks["sent"]] == (sent, sent)  # what we send stays inline
+    assert rows[pks["corrupt"]] == (corrupt, corrupt)  # kept whole, not filed wrongly
+    assert rows[pks["already"]] == (None, already)
+    assert rows[pks["clashing"]] == (clashing, clashing)
+    assert {sha: bytes(b) for sha, b in kept.items()} == {
+        sha256_hex(copy): copy,
+        sha256_hex(already): already,
+        sha256_hex(clashing): corrupt,  # as it was: a migration does not repair blobs
+    }
