@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from interchange import errors
 from interchange.api.web.i18n import LANGS, class_texts, error_texts
 from interchange.delivery.lifecycle import Action, IllegalTransitionError, State
 from interchange.edxml.model import StatusCode
+from interchange.store.ops import add_event
 from interchange.store.tables import deliveries, inbox_items
 from tests.api.world import A, B, World
 from tests.web.conftest import csrf_of, login, new_world
@@ -246,3 +248,75 @@ def test_every_timeline_event_the_code_writes_has_a_label_in_both_languages() ->
         vi, en = event_label("vi", name), event_label("en", name)
         assert vi != name and en and vi != en, name
     assert event_label("vi", "something-new") == "something-new"  # unknown: as stored
+
+
+# --- detail lines as stored ------------------------------------------------------------------
+
+
+def test_detail_lines_the_code_writes_are_said_in_vietnamese() -> None:
+    """Lines made by the code that writes them (a send's outcome, a refused transition, an
+    unreachable axis), and the signature block's, read in Vietnamese; English as stored."""
+    import datetime as dt
+
+    from adapters.base import SendReceipt
+    from adapters.vxp import VxpAxis
+    from interchange.api.web.i18n import detail_text
+    from interchange.delivery.claims import Claimed
+    from interchange.delivery.worker import RetryPolicy, _outcome
+
+    now = dt.datetime(2026, 11, 28, 10, 0)
+    claimed = Claimed(1, 1, 1, A, 0, now, "edoc", B, None, None, "queued")
+    policy = RetryPolicy(backoff_base=1.0, backoff_max=5.0, max_age=3600.0)
+    _, _, sent = _outcome(claimed, policy, SendReceipt(doc_id="q-42"), None, now, None)
+    ignored = f"{IllegalTransitionError(State.ACCEPTED, StatusCode.ARRIVED)} (status message 7)"
+    with VxpAxis("http://127.0.0.1:9", "sys", "secret-of-sys") as axis:
+        with pytest.raises(errors.TransportError) as down:
+            axis.count_pending("edoc")
+    said = {
+        sent: "mã trên trục q-42",
+        f"{sent} (one send for 705 recipients)": "mã trên trục q-42 (một lần gửi cho 705 nơi nhận)",
+        ignored: "không áp dụng được trạng thái 01 cho lượt gửi đang “Đã tiếp nhận (03)” "
+        "(thông điệp trạng thái số 7)",
+        "accepted automatically (tenant policy)": "tự động tiếp nhận (theo chính sách của đơn vị)",
+        "1 recipient(s)": "1 nơi nhận",
+        "no answer within the maximum age": "không có trả lời trong thời hạn tối đa",
+        "unreadable certificate": "không đọc được chứng thư số",
+    }
+    for line, vi in said.items():
+        assert detail_text("vi", line) == vi, line
+        assert detail_text("en", line) == line
+    assert detail_text("vi", str(down.value)).startswith(
+        "không kết nối được trục http://127.0.0.1:9/"
+    )
+    # anything else is someone's own words: shown as stored
+    for own in ("Không thuộc thẩm quyền", "by tomorrow please", "refused by the axis"):
+        assert detail_text("vi", own) == own
+
+
+def test_pages_show_stored_lines_and_error_codes_in_the_chosen_language(tmp_path: Path) -> None:
+    w = new_world(tmp_path)
+    doc, delivery, item = w.ids[f"sent:{A}"], w.ids[f"delivery:{A}"], w.ids[f"inbox:{A}"]
+    unreachable = "axis http://hub.example/sendEdoc unreachable: ConnectError('refused')"
+    with w.engine.begin() as conn:
+        conn.execute(
+            deliveries.update().where(deliveries.c.id == delivery).values(last_error=unreachable)
+        )
+        add_event(conn, tenant_id=1, event="send_ok", document_pk=doc, detail="axis DocId q-9")
+        conn.execute(
+            inbox_items.update()
+            .where(inbox_items.c.id == item)
+            .values(error_code="digest-mismatch")
+        )
+    c = login(w, "clerk")
+    page = c.get(f"/ui/documents/{doc}").text
+    assert "không kết nối được trục http://hub.example/sendEdoc" in page
+    assert "mã trên trục q-9" in page and "axis DocId" not in page
+    english = c.get(f"/ui/documents/{doc}", params={"lang": "en"}).text
+    assert "axis http://hub.example/sendEdoc unreachable: ConnectError(" in english
+    assert "axis DocId q-9" in english
+    inbox = c.get(f"/ui/inbox/{item}", params={"lang": "vi"}).text  # the cookie says en now
+    assert "Nội dung văn bản đã bị thay đổi sau khi ký số." in inbox and "digest-mismatch" in inbox
+    assert (
+        "The document was changed after it was signed."
+        in c.get(f"/ui/inbox/{item}", params={"lang": "en"}).text
+    )

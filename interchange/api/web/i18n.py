@@ -7,6 +7,8 @@ so the pages show them only as a smaller "technical detail" line under these sen
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -288,6 +290,86 @@ def event_label(lang: str, event: str) -> str:
     return _named(_EVENTS, lang, event)
 
 
+# --- detail lines as stored ----------------------------------------------------------------
+
+Detail = Callable[[str, re.Match[str]], str]
+
+#: The detail lines our own code stores in English (the timeline's ``detail``, a delivery's
+#: ``last_error``), each with its Vietnamese wording, built from what the line names.
+#: Anything else is shown as stored: a recipient's own description, an operator's reason,
+#: a remote axis's refusal.
+_DETAILS: tuple[tuple[re.Pattern[str], Detail], ...] = (
+    (re.compile(r"axis DocId (?P<id>\S+)"), lambda lang, m: f"mã trên trục {m['id']}"),
+    (
+        re.compile(r"accepted automatically \(tenant policy\)"),
+        lambda lang, m: "tự động tiếp nhận (theo chính sách của đơn vị)",
+    ),
+    (re.compile(r"(?P<n>\d+) recipient\(s\)"), lambda lang, m: f"{m['n']} nơi nhận"),
+    (
+        re.compile(r"addressed to (?P<old>\S+), now (?P<new>\S+)"),
+        lambda lang, m: f"gửi tới {m['old']}, nay là {m['new']}",
+    ),
+    (re.compile(r"by operator"), lambda lang, m: "bởi cán bộ vận hành"),
+    (re.compile(r"by (?P<who>\S+)"), lambda lang, m: f"bởi {m['who']}"),
+    (
+        re.compile(r"no answer within the maximum age"),
+        lambda lang, m: "không có trả lời trong thời hạn tối đa",
+    ),
+    (
+        re.compile(r"(?P<rest>.+) \(one send for (?P<n>\d+) recipients\)"),
+        lambda lang, m: f"{_say(lang, m['rest'])} (một lần gửi cho {m['n']} nơi nhận)",
+    ),
+    (
+        re.compile(r"(?P<rest>.+) \(status message (?P<id>\d+)\)"),
+        lambda lang, m: f"{_say(lang, m['rest'])} (thông điệp trạng thái số {m['id']})",
+    ),
+    (
+        re.compile(r"cannot apply (?P<code>\d\d) \([^)]*\) to a delivery that is (?P<state>\S+)"),
+        lambda lang, m: (
+            f"không áp dụng được trạng thái {m['code']} cho lượt gửi đang "
+            f"“{state_label(lang, m['state'])}”"
+        ),
+    ),
+    (
+        re.compile(r"axis (?P<where>\S+) unreachable: (?P<why>.+)"),
+        lambda lang, m: f"không kết nối được trục {m['where']}: {m['why']}",
+    ),
+    (
+        re.compile(r"hub SOAP endpoint unreachable: (?P<why>.+)"),
+        lambda lang, m: f"không kết nối được cổng SOAP: {m['why']}",
+    ),
+    (
+        re.compile(r"axis (?P<where>\S+) answered HTTP (?P<code>\d+)(?P<more> without JSON)?"),
+        lambda lang, m: (
+            f"trục {m['where']} trả lời HTTP {m['code']}" + (" không kèm JSON" if m["more"] else "")
+        ),
+    ),
+    (
+        re.compile(r"hub SOAP answered HTTP (?P<code>\d+)"),
+        lambda lang, m: f"cổng SOAP trả lời HTTP {m['code']}",
+    ),
+    # the signature block (``api/docinfo.py``)
+    (re.compile(r"not readable as XML"), lambda lang, m: "không đọc được như XML"),
+    (re.compile(r"unreadable certificate"), lambda lang, m: "không đọc được chứng thư số"),
+)
+
+
+@functools.lru_cache(maxsize=4096)  # a fan-out's page repeats lines hundreds of times
+def detail_text(lang: str, detail: str | None) -> str:
+    """A stored detail line in the page's language (``_DETAILS``), else as stored."""
+    if not detail:
+        return ""
+    return detail if lang == "en" else _say(lang, detail)
+
+
+def _say(lang: str, detail: str) -> str:
+    for pattern, say in _DETAILS:
+        found = pattern.fullmatch(detail)
+        if found is not None:
+            return say(lang, found)
+    return detail
+
+
 def pick(texts: Texts, lang: str) -> str:
     return texts[LANGS.index(lang)] if lang in LANGS else texts[0]
 
@@ -476,6 +558,25 @@ def class_texts(cls: type[BaseException]) -> Texts:
         if klass in _ERRORS:
             return _ERRORS[klass]
     return _ERRORS[errors.InterchangeError]
+
+
+def _with_codes(cls: type[errors.InterchangeError]) -> dict[str, Texts]:
+    found = {cls.code: class_texts(cls)} if "code" in vars(cls) else {}
+    for sub in cls.__subclasses__():
+        found.update(_with_codes(sub))
+    return found
+
+
+@functools.cache
+def _codes() -> dict[str, Texts]:
+    return _with_codes(errors.InterchangeError)
+
+
+def code_sentence(lang: str, code: str) -> str:
+    """The sentence of the error class whose ``code`` was stored (an inbox item's
+    ``error_code``), in the page's language; the code itself if no class has it."""
+    texts = _codes().get(code)
+    return pick(texts, lang) if texts is not None else code
 
 
 def error_texts(exc: BaseException) -> Texts:

@@ -26,6 +26,8 @@ from ...delivery.lifecycle import Action, State, can_apply
 from .i18n import (
     LANG_COOKIE,
     Texts,
+    code_sentence,
+    detail_text,
     error_texts,
     event_label,
     kind_label,
@@ -128,6 +130,8 @@ def render(
         "kind_label": lambda k: kind_label(lang, k),
         "report_label": lambda f: report_label(lang, f),
         "event_label": lambda e: event_label(lang, e),
+        "detail_text": lambda d: detail_text(lang, d),
+        "code_sentence": lambda c: code_sentence(lang, c),
         "report_value": lambda v: report_value(lang, v),
         "node": settings.node_name,
         "msg": t(flash.msg) if flash.msg else "",
