@@ -8,6 +8,7 @@ import random
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 
 from adapters.memory import MemoryAxis, MemoryHub
 from interchange.delivery import outbox, services
@@ -55,23 +56,92 @@ def test_submit_stores_document_and_one_delivery_per_recipient(engine: Engine) -
 
 
 def test_submit_is_atomic(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure at the third delivery leaves nothing: not the document, not the first two."""
     tid, _, _ = setup(engine)
-    msg = make_edoc(SENDER, DISTRICTS)
-    real = outbox._new_delivery
-    calls = []
+    recipients = [*DISTRICTS]
+    if engine.dialect.name == "postgresql":
+        # one statement there (``_submit_one_statement``): the third delivery's INSERT fails
+        # inside it, on a code longer than the column
+        recipients[2] = "9" * 65
+        failure: type[Exception] = DataError
+    else:
+        real = outbox._new_delivery
+        calls = []
 
-    def failing(*args: object) -> int:
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("disk full")
-        return real(*args)  # type: ignore[arg-type]
+        def failing(*args: object) -> int:
+            calls.append(1)
+            if len(calls) == 3:
+                raise RuntimeError("disk full")
+            return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(outbox, "_new_delivery", failing)
-    with pytest.raises(RuntimeError):
+        monkeypatch.setattr(outbox, "_new_delivery", failing)
+        failure = RuntimeError
+    msg = make_edoc(SENDER, recipients)
+    with pytest.raises(failure):
         submit(engine, tenant_id=tid, data=encode(msg), message=msg)
     assert count(engine, documents) == 0
     assert count(engine, deliveries) == 0
     assert count(engine, events) == 0
+
+
+@pytest.mark.postgres
+def test_one_statement_submit_writes_what_submit_in_writes(pg_engine: Engine) -> None:
+    """On PostgreSQL ``submit`` is one statement; its rows are those of ``submit_in``
+    (which the transactions of other callers use): the document, the deliveries in
+    recipient order, and the timeline, a successor's detail included."""
+    tid, _, _ = setup(pg_engine)
+    recipients = [
+        outbox.Recipient(DISTRICTS[0]),
+        outbox.Recipient(DISTRICTS[1], substituted_from="000.99.31.H53"),
+        outbox.Recipient(DISTRICTS[2]),
+    ]
+    now = utcnow()
+    one = make_edoc(SENDER, DISTRICTS[:3], number="1")
+    got = submit(
+        pg_engine, tenant_id=tid, data=encode(one), message=one, recipients=recipients, now=now
+    )
+    other = make_edoc(SENDER, DISTRICTS[:3], number="2")
+    with pg_engine.begin() as conn:
+        want = outbox.submit_in(
+            conn, tenant_id=tid, data=encode(other), message=other, recipients=recipients, now=now
+        )
+
+    def written(sub: outbox.Submitted) -> tuple[object, ...]:
+        with pg_engine.connect() as conn:
+            doc = (
+                conn.execute(select(documents).where(documents.c.id == sub.document_pk))
+                .one()
+                ._asdict()
+            )
+            dls = conn.execute(
+                select(deliveries)
+                .where(deliveries.c.document_pk == sub.document_pk)
+                .order_by(deliveries.c.id)
+            ).all()
+            evs = conn.execute(
+                select(events).where(events.c.document_pk == sub.document_pk).order_by(events.c.id)
+            ).all()
+        assert [d.id for d in dls] == list(sub.delivery_ids)
+        for key in ("id", "dedupe_key", "document_id", "code", "data", "sha256"):
+            doc.pop(key)
+        return (
+            doc,
+            [d._asdict() | {"id": 0, "document_pk": 0} for d in dls],
+            [
+                e._asdict() | {"id": 0, "document_pk": 0, "delivery_id": e.delivery_id is not None}
+                for e in evs
+            ],
+        )
+
+    assert written(got) == written(want)
+    _, dls, evs = written(got)
+    assert [d["recipient"] for d in dls] == [r.code for r in recipients]
+    assert [(e["event"], e["hop"], e["detail"]) for e in evs] == [
+        ("submitted", SENDER, "3 recipient(s)"),
+        ("queued", DISTRICTS[0], None),
+        ("queued", DISTRICTS[1], f"addressed to 000.99.31.H53, now {DISTRICTS[1]}"),
+        ("queued", DISTRICTS[2], None),
+    ]
 
 
 def test_duplicate_submit_refused_and_nothing_added(engine: Engine) -> None:
