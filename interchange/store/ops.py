@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import Insert, Table, Update, bindparam, select, update
@@ -147,3 +147,21 @@ def update_where(
     count = cursor.rowcount
     cursor.close()
     return int(count)
+
+
+def update_many_where(
+    conn: Connection, table: Table, changes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+) -> int:
+    """``update_where`` for each ``(where, values)``, one executemany per shape (psycopg
+    sends each together: one round trip, not one per row); returns the total row count.
+
+    The changes must not depend on each other's order (one per row, say): shapes run
+    one after another."""
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = {}
+    for where, values in changes:
+        params = {f"w_{k}": v for k, v in where.items()}
+        params.update({f"v_{k}": v for k, v in values.items()})
+        shapes.setdefault((tuple(sorted(where)), tuple(sorted(values))), []).append(params)
+    return sum(
+        lean.execute_many(conn, _update_stmt(table, *shape), each) for shape, each in shapes.items()
+    )

@@ -12,7 +12,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from interchange.store import db, lean
-from interchange.store.ops import add_events, ensure_tenant, event_row, insert_id, update_where
+from interchange.store.ops import (
+    add_events,
+    ensure_tenant,
+    event_row,
+    insert_id,
+    update_many_where,
+    update_where,
+)
 from interchange.store.tables import deliveries, documents, events
 
 NOW = dt.datetime(2026, 11, 28, 19, 5, 7, 123456)
@@ -70,6 +77,47 @@ def test_values_and_scalar_defaults_are_stored_as_core_reads_them(engine: Engine
         with engine.connect() as conn:
             raw = conn.exec_driver_sql("SELECT created_at FROM deliveries").scalar_one()
         assert raw == "2026-11-28 19:05:07.000000"
+
+
+def test_update_many_counts_the_rows_every_change_moved(engine: Engine) -> None:
+    """``update_many_where`` runs each shape as one executemany and returns the rows moved
+    by all of them: the status batch compares it with its changes to see a failed guard."""
+    with engine.begin() as conn:
+        tenant = ensure_tenant(conn, "000.00.13.H53")
+        doc = _document(conn, tenant)
+        ids = [
+            insert_id(
+                conn,
+                deliveries,
+                {
+                    "document_pk": doc,
+                    "tenant_id": tenant,
+                    "recipient": f"000.00.0{i}.G14",
+                    "state": "sent",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                },
+            )
+            for i in range(4)
+        ]
+        changes = [
+            ({"id": ids[0], "state": "sent"}, {"state": "arrived"}),
+            ({"id": ids[1], "state": "sent"}, {"state": "refused", "reason": "sai thể thức"}),
+            ({"id": ids[2], "state": "queued"}, {"state": "arrived"}),  # its guard fails
+            ({"id": ids[3], "state": "sent"}, {"state": "accepted"}),
+        ]
+        assert update_many_where(conn, deliveries, changes) == 3
+        assert update_many_where(conn, deliveries, []) == 0
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(deliveries.c.state, deliveries.c.reason).order_by(deliveries.c.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("arrived", None),
+        ("refused", "sai thể thức"),
+        ("sent", None),
+        ("accepted", None),
+    ]
 
 
 def test_duplicate_key_is_sqlalchemys_integrity_error_and_nothing_is_kept(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from adapters.base import MessageType, SendReceipt
@@ -15,6 +17,7 @@ from interchange.delivery.outbox import queue_status_in, submit
 from interchange.delivery.worker import OutboxWorker, RetryPolicy
 from interchange.edxml.model import Bussiness, BussinessDocType, StatusCode
 from interchange.store.ops import ensure_tenant
+from interchange.store.tables import deliveries, events
 
 from .fakes import encode, make_edoc
 
@@ -87,6 +90,50 @@ def test_one_recipient_documents_overlap_but_each_thread_keeps_its_order(
     assert sorted(order) == sorted([*docs, *answers])  # every one sent once
     assert order.index(docs[0]) < order.index(docs[2])  # the original before its update
     assert order.index(answers[0]) < order.index(answers[1])  # 01 before 03
+
+
+def test_a_batch_whose_delivery_was_answered_before_its_record_is_recorded_one_by_one(
+    engine: Engine,
+) -> None:
+    """Sends of a batch are recorded together, each guarded by its claim. When the
+    Ministry's 01 overtook one send (the inbox moved it to arrived before the record),
+    nothing is recorded together: each delivery is decided on its own, the answered one
+    keeps its state and gains its axis id, the others are sent."""
+    with engine.begin() as conn:
+        tid = ensure_tenant(conn, SENDER)
+    msgs = [make_edoc(SENDER, [MINISTRY], str(n)) for n in range(1, 5)]
+    ids = [submit(engine, tenant_id=tid, data=encode(m), message=m).delivery_ids[0] for m in msgs]
+    overtaken = encode(msgs[1])
+
+    class Answered(Recording):
+        def send(self, data: bytes, **kw: Any) -> SendReceipt:
+            receipt = super().send(data, **kw)
+            if data == overtaken:  # what the inbox does when the 01 arrives first
+                with engine.begin() as conn:
+                    conn.execute(
+                        deliveries.update()
+                        .where(deliveries.c.id == ids[1])
+                        .values(state="arrived", lease_owner=None, lease_until=None)
+                    )
+            return receipt
+
+    axis = Answered()
+    with ThreadPoolExecutor(4) as pool:
+        worker = OutboxWorker(engine, lambda _t: axis, POLICY, "w1", fanout=False, pool=pool)
+        assert worker.run_once() == 4
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(deliveries.c.id, deliveries.c.state, deliveries.c.axis_doc_id).order_by(
+                deliveries.c.id
+            )
+        ).all()
+        recorded = conn.execute(
+            select(events.c.delivery_id, events.c.to_state).where(events.c.event == "send_ok")
+        ).all()
+    want = [(ids[0], "sent"), (ids[1], "arrived"), (ids[2], "sent"), (ids[3], "sent")]
+    assert [(r.id, r.state) for r in rows] == want
+    assert all(r.axis_doc_id for r in rows)
+    assert sorted(recorded) == want
 
 
 def test_claim_filters_tenants_only_when_others_share_the_database(engine: Engine) -> None:
