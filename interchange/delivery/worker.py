@@ -317,7 +317,7 @@ def deliver_group(
 
 
 def _document_bytes(engine: Engine, pks: Iterable[int]) -> dict[int, bytes]:
-    with held.connect(engine) as conn:
+    with held.read(engine) as conn:
         rows = conn.execute(
             select(documents.c.id, document_bytes.label("data")).where(
                 documents.c.id.in_(sorted(set(pks)))

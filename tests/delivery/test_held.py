@@ -4,12 +4,13 @@ be safe (PostgreSQL, a nested use, too many threads); every use ends what it ope
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, insert, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from interchange.store import held
 from interchange.store.db import make_engine
@@ -138,3 +139,24 @@ def test_postgres_uses_the_pool(pg_engine: Engine) -> None:
     assert taken[0] == 2
     assert pg_engine not in held._engines
     assert _codes(pg_engine) == ["000.00.00.A01"]
+
+
+@pytest.mark.postgres
+def test_a_read_on_postgres_runs_outside_a_transaction_and_leaves_none(
+    pg_engine: Engine,
+) -> None:
+    """``held.read``: each statement on its own (now() moves between two of them, where a
+    transaction would keep its start), and the pooled connection is given back as it was
+    (a transaction again keeps one now())."""
+
+    def two_nows(conn: Connection) -> tuple[object, object]:
+        first = conn.exec_driver_sql("SELECT now()").scalar_one()
+        time.sleep(0.01)
+        return first, conn.exec_driver_sql("SELECT now()").scalar_one()
+
+    with held.read(pg_engine) as conn:
+        a, b = two_nows(conn)
+        assert a != b
+    with held.begin(pg_engine) as conn:
+        a, b = two_nows(conn)
+        assert a == b
