@@ -70,6 +70,7 @@ def _claim_statements(
 ) -> tuple[Any, Any]:
     """(lease UPDATE … RETURNING id, read of the leased rows), built once per shape with
     bind parameters: building them per claim cost more than running them (a node polls).
+    On PostgreSQL, one statement that leases and reads (and None).
     Parameter names never equal a column name (an UPDATE would SET such a column)."""
     d = deliveries
     now: BindParameter[dt.datetime] = bindparam("b_now")
@@ -98,39 +99,45 @@ def _claim_statements(
         "lease_owner": bindparam("b_owner"),
         "lease_until": bindparam("b_until"),
     }
+    claimed = (
+        d.c.id,
+        d.c.tenant_id,
+        d.c.document_pk,
+        d.c.recipient,
+        d.c.attempts,
+        d.c.created_at,
+        documents.c.message_type,
+        documents.c.sender,
+        d.c.substituted_from,
+        documents.c.document_id,
+        documents.c.original_document_id,
+        documents.c.bussiness_type,
+        d.c.state,
+    )
     if dialect == "postgresql":
         # A CTE runs once; an ``IN (SELECT … LIMIT … SKIP LOCKED)`` subquery may be re-run by
-        # the planner and lease far more than ``limit`` rows.
+        # the planner and lease far more than ``limit`` rows. The leased rows are read in the
+        # same statement: a second one was a round trip per claim.
         picked = pick.with_for_update(skip_locked=True).cte("picked")
-        stmt = update(d).where(d.c.id == picked.c.id).values(lease).returning(d.c.id)
-    else:
-        # SQLite: one UPDATE under the database write lock; the subquery runs once
-        stmt = (
-            update(d).where(d.c.id.in_(pick.scalar_subquery()), due).values(lease).returning(d.c.id)
+        leased = (
+            update(d)
+            .where(d.c.id == picked.c.id)
+            .values(lease)
+            .returning(*(c for c in claimed if c.table is d))
+            .cte("leased")
         )
-    ids: ColumnElement[bool] = (
-        d.c.id == any_(bindparam("b_ids", type_=ARRAY(Integer)))
-        if dialect == "postgresql"
-        else d.c.id.in_(bindparam("b_ids", expanding=True))
-    )
+        one = (
+            select(*(leased.c[c.key] if c.table is d else c for c in claimed))
+            .join(documents, documents.c.id == leased.c.document_pk)
+            .order_by(leased.c.id)
+        )
+        return one, None
+    # SQLite: one UPDATE under the database write lock; the subquery runs once
+    stmt = update(d).where(d.c.id.in_(pick.scalar_subquery()), due).values(lease).returning(d.c.id)
     rows = (
-        select(
-            d.c.id,
-            d.c.tenant_id,
-            d.c.document_pk,
-            d.c.recipient,
-            d.c.attempts,
-            d.c.created_at,
-            documents.c.message_type,
-            documents.c.sender,
-            d.c.substituted_from,
-            documents.c.document_id,
-            documents.c.original_document_id,
-            documents.c.bussiness_type,
-            d.c.state,
-        )
+        select(*claimed)
         .join(documents, documents.c.id == d.c.document_pk)
-        .where(ids)
+        .where(d.c.id.in_(bindparam("b_ids", expanding=True)))
         .order_by(d.c.id)
     )
     return stmt, rows
@@ -207,12 +214,11 @@ def _claim_pg(
     """The claim on PostgreSQL: the lease is one UPDATE … RETURNING (atomic by itself, its
     tenant check inside), so it runs without a transaction around it: an idle poll is one
     round trip, not BEGIN, count, UPDATE and COMMIT."""
-    stmt, read = _claim_statements("postgresql", ids is not None, by_document, limit is not None)
+    stmt, _ = _claim_statements("postgresql", ids is not None, by_document, limit is not None)
     params = params | {"b_ntenants": len(ids or ()), "b_tenant_ids": ids or []}
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
-        leased = [row[0] for row in lean.rows(conn, stmt, params)]
-        return lean.rows(conn, read, {"b_ids": leased}) if leased else []
+        return lean.rows(conn, stmt, params)
 
 
 def _thread_of(
