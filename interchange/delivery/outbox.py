@@ -258,8 +258,7 @@ def _submit_one_statement(
 
     Why: the rows are the same, but BEGIN, the document, its deliveries, their events and
     COMMIT were five round trips; one statement is atomic by itself and is one. Measured on
-    this machine: 280 µs of the caller's CPU and 320 µs of the server's per conclusion,
-    against 90 and 175.
+    this machine per submission: the caller's CPU 424 → 187 µs, the server's 305 → 165 µs.
     """
     now = now or utcnow()
     recs = _recipients(message, recipients)

@@ -141,9 +141,7 @@ def update_where(
     Built once per shape with bind parameters and run like ``insert_id``.
     """
     stmt = _update_stmt(table, tuple(sorted(where)), tuple(sorted(values)))
-    params = {f"w_{k}": v for k, v in where.items()}
-    params.update({f"v_{k}": v for k, v in values.items()})
-    cursor = lean.execute(conn, stmt, params)
+    cursor = lean.execute(conn, stmt, _update_params(where, values))
     count = cursor.rowcount
     cursor.close()
     return int(count)
@@ -159,9 +157,15 @@ def update_many_where(
     one after another."""
     shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = {}
     for where, values in changes:
-        params = {f"w_{k}": v for k, v in where.items()}
-        params.update({f"v_{k}": v for k, v in values.items()})
-        shapes.setdefault((tuple(sorted(where)), tuple(sorted(values))), []).append(params)
+        shape = (tuple(sorted(where)), tuple(sorted(values)))
+        shapes.setdefault(shape, []).append(_update_params(where, values))
     return sum(
         lean.execute_many(conn, _update_stmt(table, *shape), each) for shape, each in shapes.items()
     )
+
+
+def _update_params(where: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``_update_stmt``'s bind parameters: ``w_`` for the guard, ``v_`` for the values."""
+    params = {f"w_{k}": v for k, v in where.items()}
+    params.update({f"v_{k}": v for k, v in values.items()})
+    return params
