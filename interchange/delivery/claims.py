@@ -216,8 +216,7 @@ def _claim_pg(
     round trip, not BEGIN, count, UPDATE and COMMIT."""
     stmt, _ = _claim_statements("postgresql", ids is not None, by_document, limit is not None)
     params = params | {"b_ntenants": len(ids or ()), "b_tenant_ids": ids or []}
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
+    with held.autocommit(engine) as conn:
         return lean.rows(conn, stmt, params)
 
 

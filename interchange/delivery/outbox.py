@@ -269,7 +269,7 @@ def _submit_one_statement(
         "queued_details": [_queued_detail(r) for r in recs],
         "submitted_detail": _submitted_detail(recs),
     }
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with held.autocommit(engine) as conn:
         rows = lean.rows(conn, _submit_statement(tuple(row)), params)
     ids = {row.recipient: row.delivery_id for row in rows}
     return Submitted(

@@ -83,7 +83,7 @@ def store_status(
     except InterchangeError as exc:
         peeked = codec.peek(data)
         sm = peeked if isinstance(peeked, StatusMessage) else None
-        row = _status_row(tenant, data, sha, axis_doc_id, now, sm, "invalid", str(exc), None, None)
+        row = _status_row(tenant, data, sha, axis_doc_id, now, sm, "invalid", str(exc))
         return _insert_status(engine, row)
     status = opened.message
     timeline: list[dict[str, Any]] = []
@@ -158,9 +158,7 @@ def store_statuses(
                     reason = str(err)
                     _keep(
                         conn,
-                        _status_row(
-                            tenant, data, sha, axis_doc_id, now, sm, "invalid", reason, None, None
-                        ),
+                        _status_row(tenant, data, sha, axis_doc_id, now, sm, "invalid", reason),
                     )
                     out.append("invalid")
                 elif status.status_code is StatusCode.RECALL_REQUESTED:
@@ -391,8 +389,6 @@ def _try_update_delivery(
                 status,
                 "unknown-document",
                 "no delivery of this document to this sender",
-                None,
-                None,
             ),
         )
         log.warning(
@@ -409,7 +405,7 @@ def _try_update_delivery(
         sid = _keep(
             conn,
             _status_row(
-                tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), row.id, None
+                tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), delivery_id=row.id
             ),
         )
         detail = f"{exc} (status message {sid})"
@@ -432,7 +428,7 @@ def _try_update_delivery(
         return None
     found.moved(tenant.id, status, row, new.value)
     matched = _status_row(
-        tenant, data, sha, axis_doc_id, now, status, "matched", None, row.id, None
+        tenant, data, sha, axis_doc_id, now, status, "matched", None, delivery_id=row.id
     )
     if later is None:
         _keep(conn, matched)
@@ -503,8 +499,6 @@ def _recall_requested(
                 status,
                 "unknown-document",
                 "no such document received",
-                None,
-                None,
             ),
         )
         return "unknown-document"
@@ -514,7 +508,7 @@ def _recall_requested(
         _keep(
             conn,
             _status_row(
-                tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), None, row.id
+                tenant, data, sha, axis_doc_id, now, status, "ignored", str(exc), item_id=row.id
             ),
         )
         return "ignored"
@@ -525,7 +519,7 @@ def _recall_requested(
     )
     _keep(
         conn,
-        _status_row(tenant, data, sha, axis_doc_id, now, status, "matched", None, None, row.id),
+        _status_row(tenant, data, sha, axis_doc_id, now, status, "matched", None, item_id=row.id),
     )
     timeline.append(
         event_row(
@@ -569,8 +563,9 @@ def _status_row(
     status: StatusMessage | None,
     outcome: Outcome,
     error: str | None,
-    delivery_id: int | None,
-    item_id: int | None,
+    *,
+    delivery_id: int | None = None,
+    item_id: int | None = None,
 ) -> dict[str, Any]:
     """The ``status_messages`` row of one message as it was received."""
     ts = status.timestamp if status else None
