@@ -272,11 +272,14 @@ def check_headers(
     replay_cache: ReplayCache | None,
     tz: str = DEFAULT_TZ,
     skew: dt.timedelta = DEFAULT_SKEW,
+    scope: str = "",
 ) -> AuthResult:
     """Authenticate a REST call by its ``XroadVnpt-*`` headers (names compared case-free).
 
     Every name in ``XroadVnpt-sign-header-key`` (with or without the prefix) must be in the
-    signed JSON and must have been received as a header with that same value.
+    signed JSON and must have been received as a header with that same value. A MAC is
+    remembered with ``scope`` (the operation, say): the same MAC in another scope is not a
+    replay, because the SDK's signature does not cover the path or the body.
     """
     received = _received(headers)
 
@@ -309,7 +312,7 @@ def check_headers(
         signed[name] = value
     expected = mac.strip().lower()
     if replay_cache is not None and replay_cache.seen_or_add(
-        f"{systemid}\x00{expected}", when + skew, clock()
+        f"{systemid}\x00{scope}\x00{expected}", when + skew, clock()
     ):
         raise AuthenticationError("replayed request: this signature was already used")
     return AuthResult(systemid=systemid, params=signed, timestamp=when, mac=expected)

@@ -37,6 +37,7 @@ class HttpAnswer:
     status: int
     content_type: str
     content: bytes
+    error_desc: str = ""  # ``X-Error-Desc``: why a raw (non-JSON) answer was refused
 
 
 _STALE = (
@@ -140,7 +141,12 @@ class HttpPool:
                 conn.close()
             else:
                 self._give_back(conn)
-            return HttpAnswer(resp.status, resp.getheader("content-type") or "", content)
+            return HttpAnswer(
+                resp.status,
+                resp.getheader("content-type") or "",
+                content,
+                resp.getheader("x-error-desc") or "" if resp.status >= 400 else "",
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:

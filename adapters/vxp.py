@@ -118,7 +118,12 @@ class VxpAxis:
                 return self._pool.request(method, path, headers, body)
             assert self._client is not None
             resp = self._client.request(method, path, headers=headers, content=body)
-            return HttpAnswer(resp.status_code, resp.headers.get("content-type", ""), resp.content)
+            return HttpAnswer(
+                resp.status_code,
+                resp.headers.get("content-type", ""),
+                resp.content,
+                resp.headers.get("x-error-desc", "") if resp.status_code >= 400 else "",
+            )
         except (httpx.HTTPError, OSError, http.client.HTTPException) as exc:
             raise TransportError(f"axis {self.base_url}{path} unreachable: {exc!r}") from None
 
@@ -307,6 +312,11 @@ class VxpAxis:
         resp = self._http("GET", "/downloadEdoc", headers)
         if resp.status >= 500:
             raise TransportError(f"axis /downloadEdoc answered HTTP {resp.status}")
+        if resp.status >= 400:  # our hub: no body (the SDK would save it as the file)
+            desc = resp.error_desc or f"axis /downloadEdoc answered HTTP {resp.status}"
+            if str(resp.status) in AUTH_ERROR_CODES:
+                raise AuthenticationError(desc, error_code=str(resp.status))
+            raise RefusedError(desc, error_code=str(resp.status))
         if resp.content_type.startswith("application/json"):
             self._call_result_error(resp)
         return resp.content

@@ -10,14 +10,17 @@ Decisions worth knowing:
 - Tables ``hub_messages`` (bytes as signed + the hop: hub id, time) and ``hub_queue`` (one
   row per recipient agency; its id is the recipient's docId; ``substituted_from`` records an
   old code resolved through the directory), migration ``0002``.
-- Replay: an in-memory, bounded cache of MACs covers the skew window for every call; the MAC
-  of each accepted ``sendEdoc`` is also unique in ``hub_messages``, so a replayed send is
-  refused even after a restart. A replayed *read* after a restart is accepted (it only
-  repeats an answer the eavesdropper already saw).
-- SDK 2.0.1 fixes its timestamp when a service object is constructed and keeps one header
-  map per object: a client must build a new service object per cycle, or it goes stale
-  after the skew window (``--skew`` widens it) and two identical consecutive calls on one
-  object look like a replay.
+- Replay: an in-memory, bounded cache remembers each MAC with its operation (and the body
+  the SDK leaves unsigned, for ``registerAgency``) for the skew window: the same request
+  twice is refused. The MAC of each accepted ``sendEdoc`` is also unique in
+  ``hub_messages``, so a replayed send is refused even after a restart. A replayed *read*
+  after a restart is accepted (it only repeats an answer the eavesdropper already saw).
+- SDK 2.0.1 fixes its timestamp when a service object is constructed and keeps one growing
+  header map per object, so consecutive calls on one object often carry the same MAC
+  (``getEdoc(X)`` then ``updateStatus(X)``): that is why the replay key holds the
+  operation (``service.replay_scope``). An object older than the skew window is stale
+  (``--skew`` widens it), and the same call twice on one object is a replay: build a new
+  service object per receive cycle.
 - The REST operations are dispatched by ``HubApp`` itself (exact path and method), before
   FastAPI's middleware and router; their statements are built once (``_Statements``). A
   fan-out is thousands of tiny calls, and those layers cost as much as the work.

@@ -1,9 +1,10 @@
 """The REST face, compatible with the national axis (AXIS.md §1) and its SDK 2.0.1.
 
-Every answer carries ``status``, ``ErrorCode`` and ``ErrorDesc`` (the SDK crashes on a
-missing one). A refusal is HTTP 200 with ``status: FAIL`` (the SDK's multipart sender
-throws on other HTTP codes before reading the body); only an internal failure is HTTP 500,
-which a client retries. Parameters are read from the *signed* JSON only.
+Every JSON answer carries ``status``, ``ErrorCode`` and ``ErrorDesc`` (the SDK crashes on
+a missing one), in ASCII. A refusal is HTTP 200 with ``status: FAIL``: the SDK judges an
+answer by that triple, not by its HTTP status. Only an internal failure is HTTP 500, which
+a client retries. ``downloadEdoc`` answers raw bytes, so its refusals are an empty body with
+a 4xx status (``_raw_error_response``). Parameters are read from the *signed* JSON only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.types import Message
 
+from adapters.base import AgencyInfo
 from adapters.hmac import AuthResult, hash_file_matches_digest
 
 from ..errors import AuthenticationError, InterchangeError, RefusedError
@@ -33,7 +35,8 @@ _JSON = "application/json"
 
 def _answer(body: dict[str, Any], status_code: int = 200) -> Response:
     return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        # ASCII only: the SDK reads ``sendEdoc``'s answer as US-ASCII; \u escapes survive
+        json.dumps(body, separators=(",", ":")).encode("ascii"),
         status_code=status_code,
         media_type=_JSON,
     )
@@ -47,15 +50,36 @@ def fail(code: str, desc: str, status_code: int = 200, **fields: Any) -> Respons
     return _answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": desc, **fields}, status_code)
 
 
-def _error_response(exc: Exception, extra: dict[str, Any]) -> Response:
+def _error_triple(exc: Exception) -> tuple[str, str]:
+    """(ErrorCode, ErrorDesc) of a failed call; anything unexpected is logged, code 500."""
     if isinstance(exc, AuthenticationError):
-        return fail(E_AUTH, str(exc), **extra)
+        return E_AUTH, str(exc)
     if isinstance(exc, RefusedError):
-        return fail(exc.error_code or E_BAD_REQUEST, str(exc), **extra)
+        return exc.error_code or E_BAD_REQUEST, str(exc)
     if isinstance(exc, InterchangeError):
-        return fail(E_BAD_REQUEST, str(exc), **extra)
+        return E_BAD_REQUEST, str(exc)
     log.exception("hub internal error")
-    return fail(E_INTERNAL, f"internal error: {type(exc).__name__}", 500, **extra)
+    return E_INTERNAL, f"internal error: {type(exc).__name__}"
+
+
+def _error_response(exc: Exception, extra: dict[str, Any]) -> Response:
+    code, desc = _error_triple(exc)
+    return fail(code, desc, 500 if code == E_INTERNAL else 200, **extra)
+
+
+def _raw_error_response(exc: Exception) -> Response:
+    """A refused ``downloadEdoc``: no body, the reason in the HTTP status and headers.
+
+    The SDK's ``downloadEdoc`` writes whatever body comes back to ``<docId>.edxml`` and
+    reports success when it is not empty, whatever the HTTP status: a JSON triple would be
+    saved as the document. An empty body makes it report the failure.
+    """
+    code, desc = _error_triple(exc)
+    status = int(code) if code.isdigit() and 400 <= int(code) < 600 else 400
+    escaped = json.dumps(desc)[1:-1]  # ASCII (\uXXXX), as a header value must be
+    return Response(
+        b"", status_code=status, headers={"X-Error-Code": code, "X-Error-Desc": escaped}
+    )
 
 
 Handler = Callable[[Request, AuthResult], Awaitable[Response]]
@@ -71,16 +95,28 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
     """
 
     def endpoint(
-        extra: dict[str, Any],
+        extra: dict[str, Any] | None, *, unsigned_body: bool = False
     ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-        """Authenticate, run, and turn every error into the status triple (+ ``extra``)."""
+        """Authenticate, run, and turn every error into the status triple (+ ``extra``),
+        or, for an operation that answers raw bytes (``extra`` None), into an empty body.
+
+        A signature is remembered per operation (``service.replay_scope``). An operation
+        whose body the SDK leaves unsigned (``unsigned_body``) reads it first, capped, so
+        that its digest is part of what makes a request a replay; the handler finds it in
+        ``request.state.body``.
+        """
 
         def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             async def run(request: Request) -> Response:
                 try:
-                    auth = service.authenticate(request.headers)
+                    body = b""
+                    if unsigned_body:
+                        body = request.state.body = await read_capped(request, MAX_BODY)
+                    auth = service.authenticate(request.headers, request.scope["path"], body)
                     return await handler(request, auth)
                 except Exception as exc:
+                    if extra is None:
+                        return _raw_error_response(exc)
                     return _error_response(exc, extra)
 
             run.__name__ = handler.__name__
@@ -121,7 +157,9 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
 
     @endpoint({"data": []})
     async def get_sent(request: Request, auth: AuthResult) -> Response:
-        rows = await service.run(service.sent_list, auth.systemid, auth.get("messagetype"))
+        rows = await service.run(
+            service.sent_list, auth.systemid, auth.get("messagetype"), auth.get("docId")
+        )
         return ok(data=rows)
 
     @endpoint({"data": ""})
@@ -151,31 +189,37 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
     async def count_status(request: Request, auth: AuthResult) -> Response:
         return ok(count=await service.run(service.count_pending, auth.systemid, "status"))
 
-    @endpoint({})
+    @endpoint(None)
     async def download_edoc(request: Request, auth: AuthResult) -> Response:
         data = await service.run(service.fetch, auth.systemid, auth.get("docId") or "")
         return Response(data, media_type="application/octet-stream")
 
-    @endpoint({"data": []})
-    async def get_agencies(request: Request, auth: AuthResult) -> Response:
-        rows = [
-            {
-                "code": a.code,
-                "id": a.code,
-                "mail": a.mail or "",
-                "name": a.name,
-                "pid": a.parent or "",
-                "oldCode": a.old_code or "",
-            }
+    def agency_rows(extra: Callable[[AgencyInfo], dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every known agency as the SDK reads it: the common fields, then ``extra``'s."""
+        return [
+            {"code": a.code, "id": a.code, "mail": a.mail or "", "name": a.name, **extra(a)}
             for a in service.agencies()
         ]
-        return ok(data=rows)
 
-    @endpoint({})
+    @endpoint({"data": []})
+    async def get_agencies(request: Request, auth: AuthResult) -> Response:
+        return ok(data=agency_rows(lambda a: {"pid": a.parent or "", "oldCode": a.old_code or ""}))
+
+    @endpoint({"data": []})
+    async def get_agencies_qd20(request: Request, auth: AuthResult) -> Response:
+        # SDK ``getAgenciesListQD20``: codes as QCVN 102 defines them, which ours already are
+        return ok(data=agency_rows(lambda a: {"code102": a.code}))
+
+    @endpoint({"data": []})
+    async def get_synchronize_unit(request: Request, auth: AuthResult) -> Response:
+        # SDK ``getSynchronizeUnit``: the same list in its synchronisation shape. This hub
+        # keeps no versions, deletion marks or centres: every row is current (version 1).
+        return ok(data=agency_rows(lambda a: {"pid": a.parent or "", **_SYNCHRONISED}))
+
+    @endpoint({}, unsigned_body=True)
     async def register_agency(request: Request, auth: AuthResult) -> Response:
-        # the SDK sends the agency as a JSON body (see ``agencies``); read it capped
-        body = await read_capped(request, MAX_BODY)
-        await service.run(service.register_agency, auth, body)
+        # the SDK sends the agency as a JSON body (see ``agencies``), read by ``endpoint``
+        await service.run(service.register_agency, auth, request.state.body)
         return ok()
 
     @endpoint({})
@@ -193,10 +237,21 @@ def rest_routes(service: HubService) -> list[tuple[str, Endpoint, tuple[str, ...
         ("/countReceiveStatus", count_status, ("GET", "POST")),
         ("/downloadEdoc", download_edoc, ("GET", "POST")),
         ("/getAgenciesList", get_agencies, ("POST", "GET")),
+        ("/getAgenciesListQD20", get_agencies_qd20, ("POST", "GET")),
+        ("/getSynchronizeUnit", get_synchronize_unit, ("POST", "GET")),
         ("/registerAgency", register_agency, ("POST",)),
         ("/deleteAgency", delete_agency, ("POST",)),
     ]
 
+
+# ``getSynchronizeUnit``'s fields that this hub does not track, as the SDK types them
+_SYNCHRONISED = {
+    "version": 1,
+    "centerCode": "",
+    "deleted": False,
+    "modifyDate": "",
+    "isAgency": True,
+}
 
 # room for a multipart envelope (boundaries, part headers) around the largest file
 _MULTIPART_ROOM = 64 * 1024

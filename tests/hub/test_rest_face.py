@@ -53,6 +53,16 @@ def unpadded(data: bytes) -> str:
     return "".join(format(b, "x") for b in hashlib.sha256(data).digest())
 
 
+def send_params(data: bytes) -> dict[str, str]:
+    """``sendEdoc``'s signed parameters for ``data`` from the sample's sender."""
+    return {
+        "from": "002.00.20.H13",
+        "servicetype": "eDoc",
+        "messagetype": "edoc",
+        "hash-file": unpadded(data),
+    }
+
+
 def sys_(s: object) -> tuple[str, str]:
     return (s.systemid, s.secret)  # type: ignore[attr-defined]
 
@@ -239,12 +249,7 @@ def _refused_send(hub: LiveHub, body: dict[str, Any], code: str | None = None) -
 
 def test_bad_hmac(fresh_hub: LiveHub) -> None:
     data = sample("edoc_new.edxml")
-    params = {
-        "from": "002.00.20.H13",
-        "servicetype": "eDoc",
-        "messagetype": "edoc",
-        "hash-file": unpadded(data),
-    }
+    params = send_params(data)
     h = spec_headers(params, ("sys-a", "not-the-secret"), content_type="application/octet-stream")
     with httpx.Client(base_url=fresh_hub.url) as c:
         body = c.post("/sendEdoc", headers=h, content=data + b"\r\n").json()
@@ -254,12 +259,7 @@ def test_bad_hmac(fresh_hub: LiveHub) -> None:
 
 def test_header_value_differs_from_signed(fresh_hub: LiveHub) -> None:
     data = sample("edoc_new.edxml")
-    params = {
-        "from": "002.00.20.H13",
-        "servicetype": "eDoc",
-        "messagetype": "edoc",
-        "hash-file": unpadded(data),
-    }
+    params = send_params(data)
     h = spec_headers(params, sys_(A), content_type="application/octet-stream")
     h["XroadVnpt-messagetype"] = "status"
     with httpx.Client(base_url=fresh_hub.url) as c:
@@ -289,12 +289,7 @@ def test_timestamp_read_in_vietnam_time(fresh_hub: LiveHub) -> None:
 
 def test_replayed_request(fresh_hub: LiveHub) -> None:
     data = sample("edoc_new.edxml")
-    params = {
-        "from": "002.00.20.H13",
-        "servicetype": "eDoc",
-        "messagetype": "edoc",
-        "hash-file": unpadded(data),
-    }
+    params = send_params(data)
     h = spec_headers(params, sys_(A), content_type="application/octet-stream")
     with httpx.Client(base_url=fresh_hub.url) as c:
         first = c.post("/sendEdoc", headers=h, content=data + b"\r\n").json()
@@ -382,12 +377,7 @@ def test_offered_until_acknowledged_and_fail_also_acknowledges(fresh_hub: LiveHu
 def test_raw_body_under_a_multipart_label(fresh_hub: LiveHub) -> None:
     """A sender that labels the raw file (plus CRLF) as multipart is still read right."""
     data = sample("edoc_new.edxml")
-    params = {
-        "from": "002.00.20.H13",
-        "servicetype": "eDoc",
-        "messagetype": "edoc",
-        "hash-file": unpadded(data),
-    }
+    params = send_params(data)
     h = spec_headers(params, sys_(A), content_type="application/octet-stream")
     h["Content-Type"] = "multipart/form-data; boundary=----x"
     with httpx.Client(base_url=fresh_hub.url) as c:
