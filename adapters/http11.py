@@ -145,7 +145,7 @@ class HttpPool:
                 resp.status,
                 resp.getheader("content-type") or "",
                 content,
-                resp.getheader("x-error-desc") or "" if resp.status >= 400 else "",
+                resp.getheader("x-error-desc") or "",
             )
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -58,6 +58,15 @@ _HOLD_MAX = 8  # downloads kept by digest
 _HOLD_MIN = 4096  # smaller files are cheaper to download again than to hold
 
 
+def _header_text(value: str) -> str:
+    """A header value the hub wrote JSON-escaped (headers are ASCII), read back as text."""
+    try:
+        text = json.loads(f'"{value}"')
+    except ValueError:
+        return value
+    return text if isinstance(text, str) else value
+
+
 class VxpAxis:
     """An ``Axis`` over the REST face. Thread-safe (the pools are); keep one per system."""
 
@@ -122,7 +131,7 @@ class VxpAxis:
                 resp.status_code,
                 resp.headers.get("content-type", ""),
                 resp.content,
-                resp.headers.get("x-error-desc", "") if resp.status_code >= 400 else "",
+                resp.headers.get("x-error-desc", ""),
             )
         except (httpx.HTTPError, OSError, http.client.HTTPException) as exc:
             raise TransportError(f"axis {self.base_url}{path} unreachable: {exc!r}") from None
@@ -313,7 +322,9 @@ class VxpAxis:
         if resp.status >= 500:
             raise TransportError(f"axis /downloadEdoc answered HTTP {resp.status}")
         if resp.status >= 400:  # our hub: no body (the SDK would save it as the file)
-            desc = resp.error_desc or f"axis /downloadEdoc answered HTTP {resp.status}"
+            desc = (
+                _header_text(resp.error_desc) or f"axis /downloadEdoc answered HTTP {resp.status}"
+            )
             if str(resp.status) in AUTH_ERROR_CODES:
                 raise AuthenticationError(desc, error_code=str(resp.status))
             raise RefusedError(desc, error_code=str(resp.status))

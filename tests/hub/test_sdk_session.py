@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.vxp import VxpAxis
+from adapters.vxp import VxpAxis, _header_text
 from interchange.errors import AuthenticationError, RefusedError
 
 from .live import A, B, LiveHub, sample
@@ -156,7 +156,13 @@ def test_vxp_download_refusal_is_typed(fresh_hub: LiveHub, transport: str) -> No
             axis.download("no-such-doc")
         assert not isinstance(info.value, AuthenticationError)
         assert info.value.error_code == "404"
-        assert "no-such-doc" in str(info.value) or "unknown" in str(info.value).lower()
+        assert str(info.value) == f"no document no-such-doc in the queue of {B.systemid}"
+
+
+def test_error_header_reads_back_as_text() -> None:
+    """The hub escapes ``X-Error-Desc`` as JSON does (headers are ASCII); the client unescapes."""
+    assert _header_text(json.dumps("không có văn bản")[1:-1]) == "không có văn bản"
+    assert _header_text('bad \\x escape"') == 'bad \\x escape"'  # not JSON: kept as is
 
 
 def test_answers_are_ascii(fresh_hub: LiveHub) -> None:
