@@ -77,10 +77,15 @@ def replay_scope(operation: str, body: bytes = b"") -> str:
     the ``updateStatus(X)`` that follows with the very same MAC (``status`` is left over
     from the previous document), and ``countReceiveEdoc`` then ``countReceiveStatus``
     likewise. Remembering the bare MAC refused those honest calls; a replay is the same
-    *request* again: same signature, same operation, same unsigned body. What this cannot
-    stop (a captured MAC sent to another operation within the skew window) the SDK's
-    scheme allows on the real axis too; the freshness window bounds it. ``sendEdoc``'s
-    body is bound by the signed ``hash-file`` and needs no digest here.
+    *request* again: same signature, same operation, same unsigned body.
+
+    What this cannot stop, the SDK's scheme allows on the real axis too: within the skew
+    window, an eavesdropper may send a captured MAC to another operation. Signed
+    parameters limit what that can do (``sendEdoc`` needs the signed ``hash-file`` of its
+    body, ``updateStatus`` the signed ``docId``, ``deleteAgency`` the signed code), except
+    ``registerAgency``, whose body is unsigned: it could register other children of the
+    caller's own agencies, which are listed, never routed to. A hub whose callers all sign
+    ``hash-file`` closes that too (``HubConfig.agency_body_hash``).
     """
     if not body:
         return operation
