@@ -532,15 +532,17 @@ def _hop(el: etree._Element) -> tuple[str, str]:
 def _from_organ_ids(header: etree._Element) -> list[etree._Element]:
     """The ``From/OrganId`` elements a reader could take as the sender. ``From`` is searched
     in the whole document, not just under the signed header: a second From anywhere (say in
-    a second envelope a reader might pick) must not escape the binding check."""
+    a second envelope a reader might pick) must not escape the binding check. And in *any*
+    namespace: the lenient reader (``schema_mode: lenient``) matches elements by local name,
+    so an ``x:From`` placed before the real one would otherwise name the sender unbound."""
     root = header.getroottree().getroot()
-    froms = list(root.iter(_E + "From"))
-    if len(froms) != 1:
+    froms = list(root.iter("{*}From"))
+    if len(froms) != 1 or froms[0].tag != _E + "From":
         return []
     mh = froms[0].getparent()
     if mh is None or mh.tag != _E + "MessageHeader" or mh.getparent() is not header:
         return []
-    return list(froms[0].iterchildren(_E + "OrganId"))
+    return list(froms[0].iterchildren("{*}OrganId"))
 
 
 def _signer_organ(leaf: CertInfo, policy: VerifyPolicy) -> str:

@@ -370,3 +370,25 @@ def test_second_from_anywhere_breaks_the_binding(pki_env: Pki) -> None:
     root.append(env2)
     data = sign_bytes(etree.tostring(root), pki_env.sender)
     refuse(data, pki_env, errors.SignerBindingError)
+
+
+@pytest.mark.parametrize("namespace", ["urn:x", None])
+def test_from_in_another_namespace_breaks_the_binding(pki_env: Pki, namespace: str | None) -> None:
+    """The signer (A) puts an ``x:From`` naming B before the real From: the lenient reader
+    matches by local name and would take B as the sender of A's signature. Refused."""
+    root = etree.fromstring(make_doc())
+    mh = root.find(f".//{E}MessageHeader")
+    assert mh is not None
+    ns = "{" + namespace + "}" if namespace else ""
+    fake = etree.Element(ns + "From")
+    etree.SubElement(fake, ns + "OrganId").text = "000.00.02.G14"
+    mh.insert(0, fake)
+    refuse(sign_bytes(etree.tostring(root), pki_env.sender), pki_env, errors.SignerBindingError)
+
+
+def test_organ_id_in_another_namespace_breaks_the_binding(pki_env: Pki) -> None:
+    root = etree.fromstring(make_doc())
+    sender = root.find(f".//{E}From")
+    assert sender is not None
+    etree.SubElement(sender, "{urn:x}OrganId").text = "000.00.02.G14"
+    refuse(sign_bytes(etree.tostring(root), pki_env.sender), pki_env, errors.SignerBindingError)
