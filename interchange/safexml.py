@@ -58,9 +58,7 @@ _local = threading.local()
 # built-in type". Compiled schemas are per thread (validators keep an error log each), so
 # every compilation in this project takes this lock.
 SCHEMA_COMPILE_LOCK = threading.Lock()
-_PARSER_KEYS = {
-    (huge, rc): f"parser_{huge}_{rc}" for huge in (False, True) for rc in (False, True)
-}
+_PARSER_KEYS = {(huge, rc): f"parser_{huge}_{rc}" for huge in (False, True) for rc in (False, True)}
 
 
 def _parser(huge: bool, remove_comments: bool = False) -> etree.XMLParser:
@@ -81,11 +79,8 @@ def _parser(huge: bool, remove_comments: bool = False) -> etree.XMLParser:
     return parser
 
 
-def parse_bytes(
-    data: bytes, limits: XmlLimits | None = None, *, remove_comments: bool = False
-) -> etree._ElementTree:
-    """Parse untrusted bytes into a tree, or raise a one-line typed error."""
-    limits = limits or XmlLimits.from_env()
+def _prechecked(data: bytes, limits: XmlLimits) -> bytes:
+    """``data`` as bytes, refused before libxml2 sees it: too large, empty, or a DTD."""
     if type(data) is not bytes:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise NotXMLError("expected bytes, got text")
@@ -105,6 +100,62 @@ def parse_bytes(
         or data.find(b"<!doctype", 0, 4096) >= 0
     ):
         raise UnsafeXMLError("a DOCTYPE or entity declaration is not allowed")
+    return data
+
+
+def first_element(
+    data: bytes, tag: str, *, stop: str, within: int = 64 * 1024
+) -> etree._Element | None:
+    """The first complete ``tag`` element among the first ``within`` bytes, or None if the
+    ``stop`` element starts first (or ``tag`` is not complete by then).
+
+    For what must be read before a large document is parsed whole (a SOAP envelope's Auth
+    header, checked before its megabytes of Body): at most ``within`` bytes are parsed, in
+    4 KB steps that stop once the answer is known, with the same settings as
+    ``parse_bytes``, so memory stays bounded whatever follows.
+    """
+    data = _prechecked(data, XmlLimits.from_env())
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+    def seen() -> tuple[bool, etree._Element | None]:  # (decided, the element if found)
+        for event, el in parser.read_events():
+            if not isinstance(el, etree._Element):  # only start/end were asked for
+                continue
+            if event == "start" and el.tag == stop:
+                return True, None
+            if event == "end" and el.tag == tag:
+                return True, el
+        return False, None
+
+    for at in range(0, min(len(data), within), 4096):
+        try:
+            parser.feed(data[at : min(at + 4096, within)])
+        except etree.XMLSyntaxError as exc:  # what came before the error still counts
+            decided, found = seen()
+            if decided:
+                return found
+            raise NotXMLError(f"not well-formed XML: {exc.msg or exc}") from None
+        decided, found = seen()
+        if decided:
+            return found
+    return None
+
+
+def parse_bytes(
+    data: bytes, limits: XmlLimits | None = None, *, remove_comments: bool = False
+) -> etree._ElementTree:
+    """Parse untrusted bytes into a tree, or raise a one-line typed error."""
+    limits = limits or XmlLimits.from_env()
+    data = _prechecked(data, limits)
+    size = len(data)
     huge = size > 8 * 1024 * 1024
     try:
         tree = etree.ElementTree(etree.fromstring(data, _parser(huge, remove_comments)))
@@ -131,7 +182,11 @@ def _check_depth(root: etree._Element, max_depth: int) -> None:
     if probe is None:
         probe = etree.XPath("boolean(/" + "/".join(["*"] * (max_depth + 1)) + ")")
         setattr(_local, key, probe)
-    if probe(root):
+    try:
+        deep = probe(root)
+    except etree.XPathError:  # libxml2 gives up past about ten million nodes
+        raise UnsafeXMLError("document has too many elements to check") from None
+    if deep:
         raise UnsafeXMLError(f"document nesting deeper than {max_depth} levels")
 
 

@@ -305,13 +305,16 @@ class HubService:
             scope=replay_scope(operation, body),
         )
 
-    def authenticate_signed(self, sign_json: str, mac: str) -> tuple[str, dict[str, str]]:
+    def authenticate_signed(
+        self, sign_json: str, mac: str, *, remember: bool = True
+    ) -> tuple[str, dict[str, str]]:
+        """The SOAP face's Auth (HMAC, freshness; replay only when ``remember``)."""
         systemid, params, _when = verify_signed_json(
             sign_json,
             mac,
             self.secrets.get,
             self._now,
-            self.replay,
+            self.replay if remember else None,
             tz=self.config.tz,
             skew=self.config.skew,
         )

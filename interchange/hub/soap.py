@@ -22,7 +22,7 @@ from lxml import etree
 
 from ..errors import AuthenticationError, InterchangeError, RefusedError
 from ..resources import schemas_dir
-from ..safexml import parse_root
+from ..safexml import first_element, parse_bytes
 from .bodies import read_capped, xml_body_limit
 from .service import E_AUTH, E_BAD_REQUEST, E_INTERNAL, HubService, refuse
 
@@ -104,6 +104,26 @@ class SoapFace:
             "GetAgencies": self.agencies,
         }
 
+    def preauthenticate(self, raw: bytes) -> None:
+        """Check the Auth header's HMAC and freshness before the envelope is parsed whole.
+
+        Security reasoning: an envelope may be as large as the largest document (its Body
+        carries the file), and parsing megabytes of elements costs the hub seconds and
+        gigabytes. Only the first 64 KB are read here (``safexml.first_element``), so a
+        caller who cannot sign never gets the whole envelope parsed. ``authenticate``
+        checks everything again on the parsed tree, body digest and replay included.
+        """
+        auth = first_element(raw, _H + "Auth", stop=_S + "Body")
+        if auth is None:
+            raise AuthenticationError(
+                "missing Auth header element (it must come before the Body, in the first 64 KB)"
+            )
+        self.service.authenticate_signed(
+            _child_text(auth, "SignHeader") or "",
+            _child_text(auth, "HashHeader") or "",
+            remember=False,
+        )
+
     def authenticate(self, env: etree._Element, op: etree._Element) -> tuple[str, str]:
         auth = env.find(f"{_S}Header/{_H}Auth")
         if auth is None:
@@ -123,7 +143,9 @@ class SoapFace:
 
     def handle(self, raw: bytes) -> Response:
         try:
-            env = parse_root(raw)
+            self.preauthenticate(raw)
+            # comments dropped: the signed digest ignores them, so must what is read
+            env = parse_bytes(raw, remove_comments=True).getroot()
             if env.tag != _S + "Envelope":
                 raise refuse("not a SOAP 1.1 Envelope")
             body = env.find(_S + "Body")

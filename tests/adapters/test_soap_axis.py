@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import httpx
 import pytest
 from lxml import etree
+from sqlalchemy import select
 from zeep.plugins import Plugin
 
 from adapters.base import Axis
+from adapters.hmac import format_timestamp
 from adapters.soap import HUB_NS, SoapAxis
 from interchange.errors import AuthenticationError, RefusedError, TransportError
+from interchange.store.hub_tables import hub_queue
 from tests.hub.live import OLD_CODE, SUCCESSOR, A, B, C, LiveHub, live_hub, sample
 
 
@@ -147,3 +152,58 @@ def test_envelope_over_the_xml_limit_is_a_fault_before_it_is_read(
     root = etree.fromstring(r.content)
     assert root.findtext(".//faultcode") == "soap:Client"
     assert root.findtext(f".//{{{HUB_NS}}}Code") == "413"
+
+
+def _broken_envelope(header: str = "") -> bytes:
+    """An envelope whose Body holds 200,000 elements and is cut short at its very end: a
+    hub that parsed it whole would answer "not well-formed", not "not authenticated"."""
+    return (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+        f"{header}<soap:Body><GetAgencies xmlns=\"{HUB_NS}\">" + "<a/>" * 200_000 + "</soap:Body>"
+    ).encode()
+
+
+def _fault(r: httpx.Response) -> tuple[str | None, str | None]:
+    assert r.status_code == 500
+    root = etree.fromstring(r.content)
+    return root.findtext(f".//{{{HUB_NS}}}Code"), root.findtext(".//faultstring")
+
+
+def test_unsigned_envelope_is_refused_before_its_body_is_parsed(hub: LiveHub) -> None:
+    r = httpx.post(f"{hub.url}/soap", content=_broken_envelope())
+    code, message = _fault(r)
+    assert code == "401" and "missing Auth" in (message or "")
+
+    sign = json.dumps({"XroadVnpt-systemid": B.systemid, "XroadVnpt-timestamp": format_timestamp()})
+    forged = (
+        f'<soap:Header><Auth xmlns="{HUB_NS}"><SignHeader>{escape(sign)}</SignHeader>'
+        f"<HashHeader>{'0' * 64}</HashHeader></Auth></soap:Header>"
+    )
+    code, message = _fault(httpx.post(f"{hub.url}/soap", content=_broken_envelope(forged)))
+    assert code == "401" and "bad HMAC" in (message or "")
+
+
+class _CommentInOk(Plugin):  # type: ignore[misc]
+    """After signing, puts a comment before ``Ok``'s text. What the signature covers (c14n
+    without comments) is unchanged; a reader taking ``.text`` would see an empty Ok."""
+
+    def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        for el in envelope.iter(f"{{{HUB_NS}}}Ok"):
+            comment = etree.Comment("")
+            comment.tail, el.text = el.text, None
+            el.insert(0, comment)
+        return envelope, http_headers
+
+
+def test_comment_in_a_signed_body_changes_nothing_read(tmp_path: Path) -> None:
+    with live_hub(tmp_path / "hub.db") as hub:
+        a, b = axis(hub, A), axis(hub, B)
+        a.send(sample("edoc_new.edxml"), message_type="edoc", from_organ="002.00.20.H13")
+        item = b.list_pending("edoc")[0]
+        b._client.plugins.append(_CommentInOk())
+        b.acknowledge(item.doc_id, ok=False)
+        with hub.engine.connect() as conn:
+            state = conn.execute(
+                select(hub_queue.c.state).where(hub_queue.c.id == item.doc_id)
+            ).scalar_one()
+    assert state == "fail"
