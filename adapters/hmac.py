@@ -98,9 +98,9 @@ def parse_timestamp(value: str, tz: str = DEFAULT_TZ) -> dt.datetime:
             int(millis or 0) % 1000 * 1000,
             tzinfo=ZoneInfo(tz),
         )
-    except ValueError:
+        return local.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # Overflow: year 1 moved to UTC
         raise AuthenticationError(f"timestamp {value[:40]!r} is not a real date") from None
-    return local.astimezone(dt.UTC)
 
 
 # --- hashes -------------------------------------------------------------------------------
@@ -165,32 +165,44 @@ def new_nonce() -> str:
 # --- checking (hub) -----------------------------------------------------------------------
 
 
-class ReplayCache:
-    """Bounded in-memory set of MACs seen within the skew window (thread-safe).
+class ReplayCacheFull(RuntimeError):
+    """Every remembered signature is still fresh and there is no room for another.
 
-    It only has to remember a MAC for as long as its timestamp stays fresh; older entries
-    are dropped as they expire, and past ``max_entries`` the oldest go first. It does not
-    survive a restart: the hub also keeps each ``sendEdoc`` MAC in its database (unique),
-    so a replayed send is refused even then; a replayed read after a restart only repeats an
-    answer the eavesdropper already saw.
+    Security reasoning: forgetting a fresh signature would let it be replayed, so the
+    request is refused instead, as an internal error (HTTP 500) that a client retries once
+    older signatures expire. Only authenticated callers reach the cache.
     """
 
-    def __init__(self, max_entries: int = 200_000) -> None:
-        self._seen: OrderedDict[str, dt.datetime] = OrderedDict()
+
+class ReplayCache:
+    """Bounded in-memory set of signatures seen within the skew window (thread-safe).
+
+    It only has to remember a signature for as long as its timestamp stays fresh; entries
+    are dropped as they expire, never before (``ReplayCacheFull``). Keys are kept as 16-byte
+    digests. It does not survive a restart: the hub also keeps each ``sendEdoc`` MAC in its
+    database (unique), so a replayed send is refused even then; a replayed read after a
+    restart only repeats an answer the eavesdropper already saw.
+    """
+
+    def __init__(self, max_entries: int = 600_000) -> None:
+        self._seen: OrderedDict[bytes, dt.datetime] = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_entries
 
     def seen_or_add(self, key: str, expires: dt.datetime, now: dt.datetime) -> bool:
         """True when ``key`` was already seen (a replay); otherwise remember it."""
+        digest = hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=16).digest()
         with self._lock:
-            if key in self._seen:
+            if digest in self._seen:
                 return True
             while self._seen:
                 oldest_key, oldest_exp = next(iter(self._seen.items()))
-                if oldest_exp > now and len(self._seen) < self._max:
+                if oldest_exp > now:
                     break
                 del self._seen[oldest_key]
-            self._seen[key] = expires
+            if len(self._seen) >= self._max:
+                raise ReplayCacheFull(f"{self._max} signatures are still fresh: retry later")
+            self._seen[digest] = expires
             return False
 
     def __len__(self) -> int:
@@ -303,11 +315,20 @@ def check_headers(
         value = _ci_get(params, name)
         if value is None:
             raise AuthenticationError(f"sign-header-key names {name!r} but the JSON lacks it")
-        want = value.encode("utf-8", "replace")
-        if not any(
-            hmac.compare_digest(got.encode("latin-1", "replace"), want)
-            for got in received.get((PREFIX + name).lower(), ())
-        ):
+        copies = received.get((PREFIX + name).lower(), ())
+        if len(copies) == 1:
+            ok = hmac.compare_digest(
+                copies[0].encode("latin-1", "replace"), value.encode("utf-8", "replace")
+            )
+        else:
+            # Several copies of one (case-free) name: exactly the values signed under its
+            # spellings (SDK 2.0.1 sends ``docid`` and ``docId`` once a map holds both), so
+            # that no unsigned copy rides along where a proxy reading one copy would look.
+            low = name.lower()
+            ok = sorted(c.encode("latin-1", "replace") for c in copies) == sorted(
+                v.encode("utf-8", "replace") for k, v in params.items() if k.lower() == low
+            )
+        if not ok:
             raise AuthenticationError(f"header XroadVnpt-{name} differs from the signed value")
         signed[name] = value
     expected = mac.strip().lower()

@@ -37,7 +37,7 @@ class HubConfig:
     tz: str = "Asia/Ho_Chi_Minh"
     skew: dt.timedelta = dt.timedelta(minutes=5)
     hub_id: str = "interchange-hub"
-    replay_cache_size: int = 200_000
+    replay_cache_size: int = 600_000  # signatures fresh at once: ~5 min at 2,000 calls/s
     list_limit: int = 1000
     migrate: bool = True
     inline_db: bool | None = None  # None: inline on SQLite, thread pool on PostgreSQL

@@ -83,9 +83,11 @@ def replay_scope(operation: str, body: bytes = b"") -> str:
     window, an eavesdropper may send a captured MAC to another operation. Signed
     parameters limit what that can do (``sendEdoc`` needs the signed ``hash-file`` of its
     body, ``updateStatus`` the signed ``docId``, ``deleteAgency`` the signed code), except
-    ``registerAgency``, whose body is unsigned: it could register other children of the
-    caller's own agencies, which are listed, never routed to. A hub whose callers all sign
-    ``hash-file`` closes that too (``HubConfig.agency_body_hash``).
+    ``registerAgency``, whose body is unsigned: one captured MAC could register any number
+    of children of the caller's own agencies, with names and mail of the eavesdropper's
+    choosing. They are listed to every caller, never routed to. A hub whose callers all
+    sign ``hash-file`` closes that (``HubConfig.agency_body_hash``; off by default because
+    SDK 2.0.1 does not sign it).
     """
     if not body:
         return operation

@@ -9,6 +9,7 @@ import pytest
 
 from adapters.hmac import (
     ReplayCache,
+    ReplayCacheFull,
     check_headers,
     format_timestamp,
     hash_file_matches,
@@ -26,7 +27,7 @@ def test_timestamp_is_the_sdk_form_in_vietnam_time() -> None:
     assert format_timestamp(NOW) == "28112026T204815+0787"
     assert parse_timestamp("28112026T204815+0787") == NOW
     assert parse_timestamp("28112026T204815") == NOW.replace(microsecond=0)
-    for bad in ("2026-11-28T20:48:15", "32112026T204815+0000", ""):
+    for bad in ("2026-11-28T20:48:15", "32112026T204815+0000", "", "01010001T000000+0000"):
         with pytest.raises(AuthenticationError):
             parse_timestamp(bad)
 
@@ -86,14 +87,17 @@ def test_unknown_system_stale_and_replay() -> None:
         check(h, cache=cache)
 
 
-def test_replay_cache_is_bounded_and_expires() -> None:
+def test_replay_cache_is_bounded_and_never_forgets_a_fresh_signature() -> None:
     cache = ReplayCache(max_entries=3)
-    for i in range(10):
-        assert not cache.seen_or_add(str(i), NOW + dt.timedelta(minutes=5), NOW)
-    assert len(cache) <= 3
-    assert not cache.seen_or_add("x", NOW, NOW)
-    assert not cache.seen_or_add("y", NOW + dt.timedelta(minutes=1), NOW + dt.timedelta(seconds=1))
-    assert len(cache) <= 3
+    fresh = NOW + dt.timedelta(minutes=5)
+    for key in ("a", "b", "c"):
+        assert not cache.seen_or_add(key, fresh, NOW)
+    with pytest.raises(ReplayCacheFull):  # room only by forgetting a fresh one: refused
+        cache.seen_or_add("d", fresh, NOW)
+    assert all(cache.seen_or_add(key, fresh, NOW) for key in ("a", "b", "c"))
+    later = NOW + dt.timedelta(minutes=6)  # all three expired: room again
+    assert not cache.seen_or_add("d", later + dt.timedelta(minutes=5), later)
+    assert len(cache) == 1
 
 
 def test_gson_escaped_json_and_extra_signed_headers() -> None:

@@ -224,3 +224,14 @@ def test_sent_list_of_one_document(fresh_hub: LiveHub) -> None:
     assert {r["senderDocId"] for r in every} == {first, second}
     assert one and {r["senderDocId"] for r in one} == {first}
     assert others == []  # a caller sees only what it sent
+
+
+def test_a_signed_header_sent_twice_must_agree(fresh_hub: LiveHub) -> None:
+    """A second copy of a signed header with another value (placed first, where a proxy
+    reading one copy would look) is refused, not silently outvoted by the signed one."""
+    signed = spec_headers({"docId": "nope"}, sys_(B))
+    twice = [("XroadVnpt-docId", "other"), *signed.items()]
+    with httpx.Client(base_url=fresh_hub.url, timeout=10) as c:
+        answer = c.post("/getEdoc", headers=twice, content=b"{}").json()
+    assert_refused(answer, "401")
+    assert "differs from the signed value" in answer["ErrorDesc"]
