@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from .actions import Actions
+from .bodies import BodyLimit
 from .config import ApiSettings
 from .database import open_database
 from .metrics import make_registry
@@ -137,6 +138,14 @@ def create_api_app(
     def root() -> Response:
         return RedirectResponse("/ui/", status_code=303)
 
+    # Body caps before anything reads a body (the token check included); the safe headers
+    # outside them, so that a 413 carries them too.
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_paths=(f"{API_PREFIX}/submit",),
+    )
     app.add_middleware(SecurityHeaders)
     return app
 

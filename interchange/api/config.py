@@ -3,6 +3,15 @@
 Why it refuses instead of defaulting: a session secret such as ``changeme`` lets anyone forge
 an operator's cookie, and a public bind with insecure cookies leaks sessions. When no secret is
 given a random one is drawn per process (sessions end on restart), never a fixed default.
+Every face that binds an address builds its settings with ``settings_for_host``, so the
+public-address rule cannot be skipped by one of them.
+
+Request bodies are capped (``bodies.BodyLimit``) before anything reads them: 1 MiB for
+every request but a submission, whose cap is the largest document the node parses at all
+(``INTERCHANGE_XML_MAX_BYTES``, 64 MiB by default) plus 1 MiB of multipart framing and the
+``document`` field. That admits everything the submit route can turn into a document a
+receiver accepts: a ready edXML file (20 MB at most) or PDFs whose base64 in the signed XML
+must fit the same XML limit.
 """
 
 from __future__ import annotations
@@ -15,7 +24,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import ConfigError
 
+MIB = 1024 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 _WEAK = {"changeme", "secret", "password", "default", "dev", "test", "example", "insecure"}
+
+
+def _upload_cap() -> int:
+    from ..safexml import XmlLimits
+
+    return XmlLimits.from_env().max_bytes + MIB
 
 
 class ApiSettings(BaseSettings):
@@ -34,6 +51,8 @@ class ApiSettings(BaseSettings):
     default_lang: str = "vi"
     refresh_seconds: int = Field(default=10, ge=2, le=3600)
     page_size: int = Field(default=50, ge=1, le=500)
+    max_body_bytes: int = Field(default=MIB, ge=1024)  # any request but a submission
+    max_upload_bytes: int = Field(default_factory=_upload_cap, ge=1024)  # POST /api/v1/submit
 
     @field_validator("session_secret")
     @classmethod
@@ -66,3 +85,9 @@ def load_settings(**values: object) -> ApiSettings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
         raise ConfigError(f"{where}: {first.get('msg', 'invalid')}") from None
+
+
+def settings_for_host(database_url: str, host: str, **values: object) -> ApiSettings:
+    """Settings of an API bound to ``host``: beyond loopback it is ``public``, so insecure
+    cookies are refused (set ``INTERCHANGE_API_COOKIE_SECURE=true`` behind a TLS proxy)."""
+    return load_settings(database_url=database_url, public=host not in LOOPBACK_HOSTS, **values)

@@ -53,9 +53,10 @@ def status_of(exc: Exception) -> int:
     return 400
 
 
-def _json(
+def error_response(
     status: int, detail: str, code: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """The one error shape, also for answers given before routing (``bodies.BodyLimit``)."""
     return JSONResponse({"detail": " ".join(detail.split()), "code": code}, status, headers)
 
 
@@ -87,22 +88,22 @@ def install_handlers(app: FastAPI) -> None:
         if html is not None and request.url.path.startswith("/ui"):
             return html(request, exc, status)  # type: ignore[no-any-return]
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return _json(status, str(exc), exc.code, headers)
+        return error_response(status, str(exc), exc.code, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
-        return _json(422, f"{where}: {first.get('msg', 'invalid')}", "invalid")
+        return error_response(422, f"{where}: {first.get('msg', 'invalid')}", "invalid")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
             exc.status_code, "http"
         )
-        return _json(exc.status_code, str(exc.detail), code, getattr(exc, "headers", None))
+        return error_response(exc.status_code, str(exc.detail), code, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return _json(500, f"internal error ({type(exc).__name__})", "internal")
+        return error_response(500, f"internal error ({type(exc).__name__})", "internal")

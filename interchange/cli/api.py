@@ -47,11 +47,10 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _settings(url: str, host: str) -> Any:
-    """Beyond loopback the dashboard's cookies must be secure (``ApiSettings`` refuses
-    otherwise): set ``INTERCHANGE_API_COOKIE_SECURE=true`` behind a TLS proxy."""
-    from ..api.config import load_settings
+    """Beyond loopback the dashboard's cookies must be secure (``settings_for_host``)."""
+    from ..api.config import settings_for_host
 
-    return load_settings(database_url=url, public=host not in ("127.0.0.1", "::1", "localhost"))
+    return settings_for_host(url, host)
 
 
 def _app(config: Path | None, db: str | None, host: str) -> Any:

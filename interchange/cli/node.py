@@ -50,6 +50,13 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     cfg = load_config(config)
+    api_settings = None
+    if api_port is not None and not outbox_only:
+        from ..api.config import settings_for_host
+
+        # beyond loopback its cookies must be secure: refused now, in one line, before any
+        # worker process starts or the database is touched
+        api_settings = settings_for_host(cfg.database_url, api_host)
     node = Node(cfg)
     stop = threading.Event()
 
@@ -95,12 +102,11 @@ def serve(
         tenants = ", ".join(node.tenants)
         typer.echo(f"node serving {tenants} ({n} process(es)); stop with Ctrl-C", err=True)
     api = None
-    if api_port is not None and not outbox_only:
-        from ..api import ApiSettings, create_api_app
+    if api_port is not None and api_settings is not None:
+        from ..api import create_api_app
         from ..api.server import start_api_server
 
-        settings = ApiSettings(database_url=cfg.database_url)
-        api = start_api_server(create_api_app(settings, node=node), api_host, api_port)
+        api = start_api_server(create_api_app(api_settings, node=node), api_host, api_port)
         typer.echo(f"operator API and dashboard at {api.url}/ui/", err=True)
     from ..gctune import tune_for_server
 

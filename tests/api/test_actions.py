@@ -15,7 +15,7 @@ from interchange.edxml.read import read_message
 from interchange.store import auth_tables as auth
 from interchange.store.tables import deliveries, documents
 
-from .world import DEPT, A, World
+from .world import DEPT, A, World, directive_spec
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -115,21 +115,7 @@ def test_recall_and_resend_late_on_the_directive(client: TestClient, world: Worl
 
 
 def test_submit_directive_with_pdf(client: TestClient, world: World) -> None:
-    spec = {
-        "sender": DEPT,
-        "kind": "directive",
-        "payload": {
-            "number": "15",
-            "notation": "STTTT-TTra",
-            "date": "2026-11-20",
-            "place": "Tây Ninh",
-            "issuer": {"code": DEPT, "name": "Sở Thông tin và Truyền thông tỉnh Tây Ninh"},
-            "subject": "Về việc kiểm tra quảng cáo",
-            "actions": ["Kiểm tra và báo cáo."],
-            "response_due": "2026-12-30",
-            "targets": [{"level": "districts", "of": "000.00.00.H53"}],
-        },
-    }
+    spec = directive_spec("15")
     r = client.post(
         "/api/v1/submit",
         headers=_h(world, "dept"),

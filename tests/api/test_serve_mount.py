@@ -24,15 +24,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_mounts_api_and_dashboard(tmp_path: Path) -> None:
+def node_config(tmp_path: Path) -> Path:
+    """A one-tenant node whose hub is a port nothing listens on: the node keeps retrying
+    its axis calls, the API answers."""
     pki.init_ca(tmp_path / "pki")
     key, cert = pki.issue(tmp_path / "pki", ORGAN)
     config = tmp_path / "node.yaml"
-    hub_port = _free_port()  # nothing listens there: the node keeps retrying, the API answers
     config.write_text(
         f"""
 data_dir: {tmp_path / "data"}
-axis: {{kind: vxp, url: "http://127.0.0.1:{hub_port}", systemid: node-1, secret: s3cret-s3cret}}
+axis: {{kind: vxp, url: "http://127.0.0.1:{_free_port()}", systemid: node-1, secret: s3cret-s3cret}}
 tenants:
   - organ: "{ORGAN}"
     key: {key}
@@ -42,6 +43,11 @@ poll_interval: 0.2
 """,
         encoding="utf-8",
     )
+    return config
+
+
+def test_serve_mounts_api_and_dashboard(tmp_path: Path) -> None:
+    config = node_config(tmp_path)
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "interchange", "serve", "--config", str(config),

@@ -296,3 +296,23 @@ def run_outbox(world: World) -> int:
     while n := worker.run_once():
         total += n
     return total
+
+
+def directive_spec(number: str) -> dict[str, Any]:
+    """A submission (``/api/v1/submit``'s ``document`` field): a directive from the
+    department to its districts."""
+    return {
+        "sender": DEPT,
+        "kind": "directive",
+        "payload": {
+            "number": number,
+            "notation": "STTTT-TTra",
+            "date": "2026-11-20",
+            "place": "Tây Ninh",
+            "issuer": {"code": DEPT, "name": "Sở Thông tin và Truyền thông tỉnh Tây Ninh"},
+            "subject": "Về việc kiểm tra quảng cáo",
+            "actions": ["Kiểm tra và báo cáo."],
+            "response_due": "2026-12-30",
+            "targets": [{"level": "districts", "of": "000.00.00.H53"}],
+        },
+    }

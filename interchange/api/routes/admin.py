@@ -119,6 +119,14 @@ def list_audit(
     summary="Check the audit log's hash chain",
 )
 def verify_audit(user: Admin, conn: Conn) -> AuditVerifyOut:
+    """Only for an admin of every tenant (``*``); an admin scoped to some agencies gets 403.
+
+    The hash chain runs through every tenant's entries, so its check can only be made, and
+    answered (count, first broken entry, unfinished actions), for the whole log: facts about
+    other agencies' actions. A scoped admin reads its own agencies' entries with ``/audit``.
+    """
+    if not user.all_tenants:
+        raise Forbidden("checking the whole audit log needs an admin of every tenant")
     r = auth.verify_audit(conn)
     return AuditVerifyOut(
         ok=r.ok,

@@ -23,7 +23,7 @@ Cursor = Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]+$")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 422, 502, 503)
+    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 422, 502, 503)
 }
 
 
