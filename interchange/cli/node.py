@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -51,26 +52,73 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     cfg = load_config(config)
     api_settings = None
+    listener: socket.socket | None = None
     if api_port is not None and not outbox_only:
         from ..api.config import settings_for_host
+        from .api import _listen
 
-        # beyond loopback its cookies must be secure: refused now, in one line, before any
-        # worker process starts or the database is touched
+        # beyond loopback its cookies must be secure, and the port must be free: both refused
+        # now, in one line, before any worker process starts or the database is touched. The
+        # port stays held until the API takes it over.
         api_settings = settings_for_host(cfg.database_url, api_host)
-    node = Node(cfg)
+        listener = _listen(api_host, api_port)
     stop = threading.Event()
-
-    def _stop(_sig: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     children: list[subprocess.Popen[bytes]] = []
-    n = workers or cfg.workers
-    if ready_file is not None:
-        ready_file.write_text(str(os.getpid()), encoding="utf-8")
-    if not outbox_only:
-        ready_dir = Path(tempfile.mkdtemp(prefix="ready-", dir=cfg.data_dir))
+    api = None
+    node = None
+    try:
+        node = Node(cfg)
+
+        def _stop(_sig: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        n = workers or cfg.workers
+        if ready_file is not None:
+            ready_file.write_text(str(os.getpid()), encoding="utf-8")
+        if not outbox_only:
+            _start_workers(config, cfg.data_dir, n, threads, log_level, children, stop)
+            tenants = ", ".join(node.tenants)
+            typer.echo(f"node serving {tenants} ({n} process(es)); stop with Ctrl-C", err=True)
+        if api_port is not None and api_settings is not None:
+            from ..api import create_api_app
+            from ..api.server import start_api_server
+
+            if listener is not None:
+                listener.close()
+                listener = None
+            api = start_api_server(create_api_app(api_settings, node=node), api_host, api_port)
+            typer.echo(f"operator API and dashboard at {api.url}/ui/", err=True)
+        from ..gctune import tune_for_server
+
+        tune_for_server()
+        node.run(stop, inbox=not outbox_only, outbox_threads=threads)
+    finally:
+        # whatever ends the run (a stop, or a failure after the workers started: the API
+        # port taken meanwhile, ...), no worker process outlives it
+        if listener is not None:
+            listener.close()
+        if api is not None:
+            api.stop()
+        _stop_workers(children)
+        if node is not None:
+            node.close()
+
+
+def _start_workers(
+    config: Path,
+    data_dir: Path,
+    n: int,
+    threads: int,
+    log_level: str,
+    children: list[subprocess.Popen[bytes]],
+    stop: threading.Event,
+) -> None:
+    """Start ``n - 1`` outbox-only processes (appended to ``children`` as each starts) and
+    wait until every one is up, so that all of them share the work from the start."""
+    ready_dir = Path(tempfile.mkdtemp(prefix="ready-", dir=data_dir))
+    try:
         readies = [ready_dir / f"worker-{i}" for i in range(1, n)]
         for ready in readies:
             children.append(
@@ -92,38 +140,25 @@ def serve(
                     ]
                 )
             )
-        # start our own loops once every worker is up, so that all of them share the work
         deadline = time.monotonic() + 60
         while not stop.is_set() and time.monotonic() < deadline:
             if all(r.exists() for r in readies) or any(c.poll() is not None for c in children):
                 break
             time.sleep(0.05)
-        shutil.rmtree(ready_dir, ignore_errors=True)
-        tenants = ", ".join(node.tenants)
-        typer.echo(f"node serving {tenants} ({n} process(es)); stop with Ctrl-C", err=True)
-    api = None
-    if api_port is not None and api_settings is not None:
-        from ..api import create_api_app
-        from ..api.server import start_api_server
-
-        api = start_api_server(create_api_app(api_settings, node=node), api_host, api_port)
-        typer.echo(f"operator API and dashboard at {api.url}/ui/", err=True)
-    from ..gctune import tune_for_server
-
-    tune_for_server()
-    try:
-        node.run(stop, inbox=not outbox_only, outbox_threads=threads)
     finally:
-        if api is not None:
-            api.stop()
-        for child in children:
+        shutil.rmtree(ready_dir, ignore_errors=True)
+
+
+def _stop_workers(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
             child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        node.close()
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @db_app.command("upgrade")

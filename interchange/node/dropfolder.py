@@ -3,7 +3,9 @@
 A file put in a tenant's drop folder is submitted, then moved to ``done/`` or to
 ``failed/`` beside a ``<name>.reason`` file holding the one-line error. Two forms:
 
-- a ready, signed ``.edxml`` (or ``.xml``) document from that agency: sent as it is;
+- a ready, signed ``.edxml`` (or ``.xml``) document from that agency: verified as the
+  node's inbox verifies what arrives (signature, trusted certificate, signer = that
+  agency), then sent as it is;
 - an envelope ``.json`` / ``.yaml`` / ``.yml``::
 
       kind: directive                  # conclusion | report | directive | followup
@@ -14,15 +16,20 @@ A file put in a tenant's drop folder is submitted, then moved to ``done/`` or to
       payload: { ...the structured part... }
 
 Writers should write under a temporary name (leading ``.`` or ending ``.tmp`` / ``.part``)
-and rename; such files are skipped. A file submitted twice (e.g. after a crash between the
-commit and the move) is recognised by its DocumentId and moved to ``done/``.
+and rename; such files are skipped. While the files cannot be moved (``done`` not a
+directory, a read-only file system), none is submitted. A file submitted twice (e.g. after
+a crash between the commit and the move) is recognised by its DocumentId and moved to
+``done/``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import mimetypes
+import os
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,17 +179,50 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
+def os_reason(exc: OSError) -> str:
+    """One line for an ``OSError``: the path(s) and the system's reason, no errno noise."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    return f"{' -> '.join(paths)}: {what}" if paths else what
+
+
+def _writable(folder: Path) -> None:
+    """Raise ``OSError`` unless a file can be created in ``folder`` (checked for real: a
+    read-only file system refuses root too, whatever the permission bits say)."""
+    fd, name = tempfile.mkstemp(prefix=".probe-", suffix=".tmp", dir=folder)
+    os.close(fd)
+    os.unlink(name)
+
+
+def _ready(folder: Path) -> None:
+    """Make sure every file can be moved out of ``folder`` before any is submitted: a file
+    submitted but left in place would be submitted again on every pass."""
+    for sub in (folder / "done", folder / "failed"):
+        if sub.exists() and not sub.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "exists but is not a directory", str(sub))
+        sub.mkdir(exist_ok=True)
+    for d in (folder, folder / "done", folder / "failed"):
+        _writable(d)
+
+
 def process_folder(
     folder: Path,
     *,
     submit_envelope: Callable[[Envelope], str],
     submit_document: Callable[[bytes], str],
 ) -> list[DropResult]:
-    """Submit every finished file in ``folder``; move each to ``done/`` or ``failed/``."""
+    """Submit every finished file in ``folder``; move each to ``done/`` or ``failed/``.
+
+    Raises ``OSError`` (nothing submitted) when the files could not be moved afterwards:
+    ``done/`` or ``failed/`` cannot be made, or the folders cannot be written.
+    """
     if not folder.is_dir():
         raise ConfigError(f"drop folder {folder} does not exist")
+    candidates = _candidates(folder)
+    if candidates:
+        _ready(folder)
     results = []
-    for path in _candidates(folder):
+    for path in candidates:
         is_env = path.suffix.lower() in ENVELOPE_SUFFIXES
         extra = _attachment_names(path) if is_env else []
         try:

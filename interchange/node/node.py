@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +39,7 @@ from ..store.db import make_engine
 from ..store.migrate import upgrade_database
 from ..store.ops import ensure_tenant
 from .config import AxisConfig, NodeConfig
-from .dropfolder import DropResult, Envelope, process_folder
+from .dropfolder import DropResult, Envelope, os_reason, process_folder
 from .services import NodeServices
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 AxisFactory = Callable[[AxisConfig, Sequence[str]], Axis]
 SEND_THREADS = 4  # concurrent one-by-one sends per node
+SWEEP_INTERVAL = 30.0  # seconds between dead-letter sweeps
+DROP_ERROR_REPEAT = 900.0  # seconds before an unchanged drop-folder failure is logged again
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +160,8 @@ class Node:
         # round trip, not our CPU, is what a one-by-one send waits for)
         self._send_pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="send")
         self._claim_lock = threading.Lock()
+        # drop folder -> (the failure last logged, when): see ``drop_once``
+        self._drop_errors: dict[Path, tuple[str, float]] = {}
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -215,14 +220,22 @@ class Node:
         return res
 
     def submit_signed(self, data: bytes, *, tenant: str | None = None) -> Submitted:
-        """Send a ready, signed document from a hosted agency as it is (plus routing rules)."""
-        msg = self.codec.peek(data)
+        """Send a ready, signed document from a hosted agency as it is (plus routing rules).
+
+        The bytes are verified first, exactly as this node's inbox verifies what arrives
+        (``codec.open``: signature, certificate chain and CRLs of the node's trust policy,
+        signer bound to From/OrganId, schema): a document its recipient would refuse is
+        refused here with the verifier's typed error, before anything is stored or queued.
+        Everything below is read from the verified message, never from the raw bytes.
+        """
+        opened = self.codec.open(data)
+        msg = opened.message
         if not isinstance(msg, EdocMessage):
-            raise FormatError("not an edXML document")
+            raise FormatError("not an edXML document (a status message is sent by answering)")
         t = self.tenant(tenant or msg.sender)
         if msg.sender != t.organ:
             raise DeliveryError(f"the document is from {msg.sender}, not from {t.organ}")
-        kind = _kind_of(msg)
+        kind = _kind_of(msg) if opened.payload is None else _payload_kind(opened.payload)
         routed = route(
             sender=t.organ,
             kind=kind,
@@ -277,11 +290,17 @@ class Node:
         return [inbox.poll() for inbox in self.inboxes]
 
     def drop_once(self) -> list[DropResult]:
+        """Submit what waits in every tenant's drop folder.
+
+        A folder the node cannot read or write (a read-only file system, ``done`` not a
+        directory, ...) is skipped: the other folders and the other steps of the loop go on.
+        Its failure is logged as one line, once, and again only when it changes or after
+        ``DROP_ERROR_REPEAT`` seconds, not on every pass.
+        """
         out: list[DropResult] = []
         for t in self.tenants.values():
             if t.drop_folder is None:
                 continue
-            t.drop_folder.mkdir(parents=True, exist_ok=True)
             organ = t.organ
 
             def env_submit(env: Envelope, organ: str = organ) -> str:
@@ -290,12 +309,29 @@ class Node:
             def doc_submit(data: bytes, organ: str = organ) -> str:
                 return _describe(self.submit_signed(data, tenant=organ))
 
-            out.extend(
-                process_folder(
-                    t.drop_folder, submit_envelope=env_submit, submit_document=doc_submit
+            try:
+                t.drop_folder.mkdir(parents=True, exist_ok=True)
+                out.extend(
+                    process_folder(
+                        t.drop_folder, submit_envelope=env_submit, submit_document=doc_submit
+                    )
                 )
-            )
+            except OSError as exc:
+                self._drop_failed(t.drop_folder, os_reason(exc))
+            else:
+                self._drop_worked(t.drop_folder)
         return out
+
+    def _drop_failed(self, folder: Path, reason: str) -> None:
+        now = time.monotonic()
+        last = self._drop_errors.get(folder)
+        if last is None or last[0] != reason or now - last[1] >= DROP_ERROR_REPEAT:
+            log.error("drop folder %s is not usable, its files wait: %s", folder, reason)
+            self._drop_errors[folder] = (reason, now)
+
+    def _drop_worked(self, folder: Path) -> None:
+        if self._drop_errors.pop(folder, None) is not None:
+            log.warning("drop folder %s is usable again", folder)
 
     def sweep_once(self) -> int:
         return sweep_unanswered(self.engine, self.policy)
@@ -336,21 +372,26 @@ class Node:
 
     def _inbox_loop(self, stop: threading.Event) -> None:
         last_sweep = 0.0
-        import time
-
         while not stop.is_set():
+            # each step on its own: one failing never keeps the others from running
             busy = False
             try:
                 busy = any(r.outcomes for r in self.inbox_once())
                 if busy:
                     self.wake.set()
-                busy = bool(self.drop_once()) or busy
-                now = time.monotonic()
-                if now - last_sweep > 30:
-                    self.sweep_once()
-                    last_sweep = now
             except Exception:
                 log.exception("inbox step failed")
+            try:
+                busy = bool(self.drop_once()) or busy
+            except Exception:
+                log.exception("drop folder step failed")
+            now = time.monotonic()
+            if now - last_sweep > SWEEP_INTERVAL:
+                last_sweep = now
+                try:
+                    self.sweep_once()
+                except Exception:
+                    log.exception("dead-letter sweep failed")
             if not busy:
                 stop.wait(self.config.poll_interval)
 
@@ -372,6 +413,11 @@ class Node:
 
 def _describe(res: Submitted) -> str:
     return f"{res.document_id}: {len(res.delivery_ids)} deliveries queued"
+
+
+def _payload_kind(payload: Any) -> str:
+    kind = type(payload).kind
+    return str(getattr(kind, "value", kind))
 
 
 def _kind_of(msg: EdocMessage) -> str:

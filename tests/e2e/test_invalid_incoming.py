@@ -1,8 +1,10 @@
 """Invalid incoming documents are refused with 02, and the reason is visible at the sender.
 
-The sending node sends prepared bytes as they are (``submit_signed``); the receiving node
-verifies, stores the document as refused (not valid) and answers 02 with the reason, which
-the sender's delivery shows.
+The sending node queues prepared bytes as they are, straight into its outbox (a sender that
+does not check what it sends: ``submit_signed`` now refuses such bytes itself, see
+``tests/delivery/test_submit_verification.py``); the receiving node verifies, stores the
+document as refused (not valid) and answers 02 with the reason, which the sender's delivery
+shows.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from interchange.delivery.outbox import submit
 from interchange.demo.network import Network
 from interchange.demo.scenario import demo_spec, directive
+from interchange.edxml.model import EdocMessage
+from interchange.edxml.read import read_message
 from interchange.packaging import package_document
 from interchange.signing import SigningKey, load_signing_key, pki
 
@@ -54,10 +59,17 @@ def test_tampered_untrusted_and_wrong_agency_are_refused_with_02_and_reason(
     valid = signed(own, "9004")
 
     client = net.client("department")
+    tenant_id = client.tenant(cast.department).id
+
+    def unchecked(data: bytes) -> str:
+        message = read_message(data)
+        assert isinstance(message, EdocMessage)
+        return submit(client.engine, tenant_id=tenant_id, data=data, message=message).document_id
+
     cases = {
-        "digest-mismatch": client.submit_signed(tampered).document_id,
-        "untrusted": client.submit_signed(untrusted).document_id,
-        "wrong-signer": client.submit_signed(wrong_agency).document_id,
+        "digest-mismatch": unchecked(tampered),
+        "untrusted": unchecked(untrusted),
+        "wrong-signer": unchecked(wrong_agency),
         "valid": client.submit_signed(valid).document_id,
     }
     department = net.stores["department"]
