@@ -116,8 +116,11 @@ def serve(
         _run_worker(config, db, host, channel_fd)
         return
     # migrate once, here, rather than racing in every process
+    from sqlalchemy.exc import DBAPIError
+
     from ..api.database import database_url
     from ..store.migrate import upgrade_database
+    from .dbopen import cannot_open, require_existing
 
     if config is not None:
         from ..node.config import load_config
@@ -127,10 +130,21 @@ def serve(
         assert db is not None
         url = database_url(db)
     _settings(url, host)  # refused settings: one line now, not once per process
-    upgrade_database(url)
+    listener = _listen(host, port)  # a port in use is one clear error, before any process
+    try:
+        # the API serves a node's database, it never invents one (a typo in --db would
+        # otherwise serve an empty node and hand out sessions that only work there)
+        given = db if db is not None else url
+        require_existing(given)
+        try:
+            upgrade_database(url)
+        except DBAPIError as exc:
+            raise cannot_open(given, exc) from None
+    except BaseException:
+        listener.close()
+        raise
     from ..api.handoff import Dispatcher, channel_pair
 
-    listener = _listen(host, port)  # a port in use is one clear error, before any process
     env = {**os.environ}
     env.setdefault(SECRET_ENV, secrets.token_urlsafe(48))
     argv = [sys.executable, "-m", "interchange", "api", "serve"]

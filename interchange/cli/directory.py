@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ..errors import InterchangeError
 from ..organs.directory import Agency, Directory
+from .files import write_via_temp
 
 DirectoryFile = Annotated[Path, typer.Argument(help="A directory file (.yaml/.yml or .json).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
@@ -154,9 +155,11 @@ def generate(
         lambda: generate_national(provinces, districts_total, seed, communes_per_district=communes)
     )
     try:
-        dump_directory(d, out, name=f"synthetic national (seed {seed})")
-    except OSError as exc:
-        typer.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+        write_via_temp(
+            out, lambda tmp: dump_directory(d, tmp, name=f"synthetic national (seed {seed})")
+        )
+    except InterchangeError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wrote {out}: {len(d)} agencies")
 

@@ -18,6 +18,7 @@ import typer
 
 from ..edxml.model import Attachment, EdocMessage, StatusMessage
 from ..errors import InterchangeError
+from .files import write_bytes
 
 ExistingFile = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="An .edxml file.")
@@ -113,7 +114,11 @@ def package(
     except InterchangeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    out.write_bytes(packaged.data)
+    try:
+        write_bytes(out, packaged.data)
+    except InterchangeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(
         f"packaged {packaged.document_id} → {', '.join(to)}: {out} ({len(packaged.data)} bytes)"
     )

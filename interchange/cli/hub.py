@@ -5,12 +5,38 @@ from __future__ import annotations
 import cProfile
 import datetime as dt
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..errors import ConfigError
+
 hub_app = typer.Typer(help="The embedded hub (national axis REST face + SOAP face).")
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+    TRACE = "trace"
+
+
+def _check_zone(tz: str) -> None:
+    """An IANA time zone, else one line (not ZoneInfo's own errors)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            f"unknown time zone {tz!r} for --tz: give an IANA name like Asia/Ho_Chi_Minh"
+        ) from None
 
 
 @hub_app.command("serve")
@@ -20,18 +46,22 @@ def serve(
     ],
     db: Annotated[str, typer.Option("--db", help="database URL (sqlite:///... or postgresql://)")],
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8700,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8700,
     directory: Annotated[
         Path | None, typer.Option("--directory", help="agency directory file (YAML/JSON)")
     ] = None,
     tz: Annotated[str, typer.Option("--tz", help="time zone of callers' timestamps")] = (
         "Asia/Ho_Chi_Minh"
     ),
-    skew: Annotated[int, typer.Option("--skew", help="allowed clock skew, seconds")] = 300,
+    skew: Annotated[
+        int, typer.Option("--skew", min=1, help="allowed clock skew, seconds (> 0)")
+    ] = 300,
     hub_id: Annotated[str, typer.Option("--hub-id", help="this hub's id, recorded per hop")] = (
         "interchange-hub"
     ),
-    log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", case_sensitive=False)
+    ] = LogLevel.WARNING,
     agency_body_hash: Annotated[
         bool,
         typer.Option(
@@ -42,19 +72,31 @@ def serve(
 ) -> None:
     """Serve until interrupted. The database is migrated at start."""
     import uvicorn
+    from sqlalchemy.exc import DBAPIError
 
     from ..hub import HubConfig, create_hub_app, load_systems
+    from ..hub.config import load_directory_opt
+    from ..store.db import check_url
+    from .dbopen import cannot_open
 
+    # every argument checked before the database is created: a wrong one leaves nothing
+    check_url(db)
+    _check_zone(tz)
     config = HubConfig(
         db_url=db,
         systems=load_systems(systems),
-        directory=directory,
+        directory=load_directory_opt(directory),
         tz=tz,
         skew=dt.timedelta(seconds=skew),
         hub_id=hub_id,
         agency_body_hash=agency_body_hash,
     )
-    app = create_hub_app(config)
+    try:
+        app = create_hub_app(config)
+    except DBAPIError as exc:
+        if exc.statement is not None:  # not the connection: the boundary says what it was
+            raise
+        raise cannot_open(db, exc) from None
     from ..gctune import tune_for_server
 
     tune_for_server()
@@ -74,7 +116,7 @@ def serve(
             app,
             host=host,
             port=port,
-            log_level=log_level,
+            log_level=log_level.value,
             access_log=False,
             timeout_graceful_shutdown=3,
         )

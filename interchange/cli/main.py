@@ -8,6 +8,7 @@ errors become one line on stderr, anything unexpected one line naming its type.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -51,6 +52,31 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _db_argument(argv: list[str]) -> str | None:
+    """The ``--db`` the command was given (or ``INTERCHANGE_DB``), to name it in an error."""
+    for i, arg in enumerate(argv):
+        if arg == "--db" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--db="):
+            return arg[len("--db=") :]
+    return os.environ.get("INTERCHANGE_DB") or None
+
+
+def _database_error(exc: Exception) -> str | None:
+    """A database the driver could not open or use, in one line: no SQLAlchemy statement or
+    link, no password. None when ``exc`` is not the database's."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .dbopen import cannot_open, reason_of
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.statement is None:  # raised while connecting
+        db = _db_argument(sys.argv[1:])
+        return str(cannot_open(db, exc)) if db else f"cannot open database: {reason_of(exc)}"
+    return f"database error: {reason_of(exc)}"
+
+
 def main() -> None:
     try:
         app()
@@ -60,7 +86,11 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # last resort: one line, never a traceback
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        message = _database_error(exc)
+        if message is None:
+            first = next((line for line in str(exc).splitlines() if line.strip()), "")
+            message = f"unexpected {type(exc).__name__}: {first.strip()}"
+        typer.echo(f"error: {message}", err=True)
         sys.exit(1)
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from ..api.actions import Actions
-from ..api.database import open_database
 from ..api.deps import today
 from ..api.queries import (
     InboxFilter,
@@ -33,9 +32,12 @@ from ..api.queries import (
     steps_of,
 )
 from ..api.schemas import DocumentDetail, DocumentPage
+from ..delivery.lifecycle import State
 from ..edxml.model import StatusCode
-from ..errors import ConfigError, InterchangeError, NotFoundError
+from ..errors import ConfigError, InterchangeError, NotFoundError, OrganCodeError
+from ..organs.codes import is_four_group, normalise_organ_id
 from ..store import auth_tables as auth
+from .dbopen import open_existing
 
 _VN = dt.timezone(dt.timedelta(hours=7))
 
@@ -67,9 +69,13 @@ def users_add(
     ] = [],  # noqa: B006 - typer reads the default
 ) -> None:
     """Create a user and print its token (shown once, stored only as a hash)."""
-    engine = open_database(db)
+    if role not in auth.ROLES:  # before the tenants, as the store checks them
+        raise ConfigError(f"unknown role {role!r}: use one of {', '.join(auth.ROLES)}")
+    others = _tenant_codes(tenant)
+    engine = open_existing(db)
     try:
         with engine.begin() as conn:
+            _hosted(conn, others)
             created = auth.add_user(conn, name, role, tenant)
             auth.append_audit(
                 conn,
@@ -89,10 +95,45 @@ def users_add(
     )
 
 
+def _tenant_codes(tenants: list[str]) -> list[str]:
+    """Check each scope's form: '*', a four-group agency code, or an id we read (a legacy
+    code, which only passes when the node hosts it). Returns the ids left to look up."""
+    others = []
+    for raw in tenants:
+        value = raw.strip()
+        if not value or value == auth.ALL_TENANTS or is_four_group(value):
+            continue  # an empty one is the store's to refuse, with its message
+        try:
+            others.append(normalise_organ_id(value))
+        except OrganCodeError:
+            raise _unknown_tenant(raw) from None
+    return others
+
+
+def _hosted(conn: Connection, codes: list[str]) -> None:
+    from ..store.tables import tenants
+
+    if not codes:
+        return
+    known = set(
+        conn.execute(select(tenants.c.organ_code).where(tenants.c.organ_code.in_(codes))).scalars()
+    )
+    for code in codes:
+        if code not in known:
+            raise _unknown_tenant(code)
+
+
+def _unknown_tenant(value: str) -> OrganCodeError:
+    return OrganCodeError(
+        f"tenant {value!r} is not an agency code (L4.L3.L2.L1 like 000.00.13.H53) nor an "
+        "agency this node hosts; '*' means every agency"
+    )
+
+
 @users_app.command("list")
 def users_list(db: DbOption, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List users with role, tenants and whether they are revoked (never tokens)."""
-    engine = open_database(db)
+    engine = open_existing(db)
     try:
         with engine.connect() as conn:
             rows = auth.list_users(conn)
@@ -130,7 +171,7 @@ def users_list(db: DbOption, as_json: Annotated[bool, typer.Option("--json")] = 
 @users_app.command("revoke")
 def users_revoke(name: str, db: DbOption) -> None:
     """Revoke a user's token: every session and API call with it stops working at once."""
-    engine = open_database(db)
+    engine = open_existing(db)
     try:
         with engine.begin() as conn:
             auth.revoke_user(conn, name)
@@ -143,7 +184,7 @@ def users_revoke(name: str, db: DbOption) -> None:
 @audit_app.command("verify")
 def audit_verify(db: DbOption) -> None:
     """Check the audit chain; exit 1 naming the first entry that was altered, removed or moved."""
-    engine = open_database(db)
+    engine = open_existing(db)
     try:
         with engine.connect() as conn:
             report = auth.check_audit(conn)
@@ -166,7 +207,7 @@ def audit_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The newest audit entries."""
-    engine = open_database(db)
+    engine = open_existing(db)
     try:
         with engine.connect() as conn:
             entries = auth.list_audit(conn, limit)
@@ -250,7 +291,7 @@ def _engine(db: str | None, config: Path | None) -> Engine:
         from ..node.config import load_config
 
         db = load_config(config).database_url
-    return open_database(db)
+    return open_existing(db)
 
 
 def _cli_user() -> auth.User:
@@ -355,7 +396,9 @@ def status(
     ] = None,
     db: DbRead = None,
     config: ConfigOption = None,
-    state: Annotated[str | None, typer.Option(help="Only documents with a delivery in it.")] = None,
+    state: Annotated[
+        State | None, typer.Option(help="Only documents with a delivery in this state.")
+    ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue documents.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
     as_json: JsonFlag = False,
@@ -370,7 +413,9 @@ def status(
     def snapshot() -> DocumentPage | DocumentDetail:
         with engine.connect() as conn:
             if doc is None:
-                f = SentFilter(state=state, overdue=True if overdue else None, limit=limit)
+                f = SentFilter(
+                    state=state and state.value, overdue=True if overdue else None, limit=limit
+                )
                 return list_sent(conn, scope, f, today())
             detail = sent_detail(conn, scope, _find_document(conn, doc), today(), None)
             if detail is None:
@@ -410,7 +455,7 @@ def inbox(
     ctx: typer.Context,
     db: DbRead = None,
     config: ConfigOption = None,
-    state: Annotated[str | None, typer.Option(help="arrived, accepted, refused, ...")] = None,
+    state: Annotated[State | None, typer.Option(help="Only items in this state.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     as_json: JsonFlag = False,
 ) -> None:
@@ -420,7 +465,9 @@ def inbox(
     engine = _engine(db, config)
     try:
         with engine.connect() as conn:
-            page = list_inbox(conn, Scope(None), InboxFilter(state=state, limit=limit))
+            page = list_inbox(
+                conn, Scope(None), InboxFilter(state=state and state.value, limit=limit)
+            )
     finally:
         engine.dispose()
     if as_json:
@@ -497,6 +544,8 @@ def inbox_assign(
     config: ConfigOption = None,
 ) -> None:
     """Assign for handling (status 04)."""
+    if not to.strip():
+        raise ConfigError("an assignment (04) needs someone to assign it to: --to is empty")
     _answer(config, item, StatusCode.ASSIGNED, assigned_to=to)
 
 

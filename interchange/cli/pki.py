@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..organs.codes import parse_code
 from ..signing import pki
 
 _NOTE = "NOT FOR PRODUCTION: unencrypted keys, for tests and the demo only."
@@ -28,7 +29,11 @@ def register(app: typer.Typer) -> None:
 
     @sub.command("issue")
     def issue(
-        code: str = typer.Argument(..., help="agency code, written as the subject UID"),
+        code: str = typer.Argument(
+            ...,
+            help="agency code (L4.L3.L2.L1), written as the subject UID; with --no-uid any "
+            "file-name label",
+        ),
         dir: Path = typer.Option(..., "--dir", help="the CA directory"),
         name: str | None = typer.Option(None, "--name", help="organisation name (subject CN)"),
         days: int = typer.Option(365, "--days", min=1),
@@ -38,6 +43,9 @@ def register(app: typer.Typer) -> None:
         expired: bool = typer.Option(False, "--expired", help="already expired (tests)"),
         ecdsa: bool = typer.Option(False, "--ecdsa", help="P-256 key instead of RSA-2048"),
         no_uid: bool = typer.Option(False, "--no-uid", help="no UID in the subject (tests)"),
+        force: bool = typer.Option(
+            False, "--force", help="replace a key and certificate already issued for CODE"
+        ),
     ) -> None:
         """Issue an agency signing certificate: DIR/CODE.key.pem, DIR/CODE.cert.pem."""
         start = None
@@ -46,6 +54,8 @@ def register(app: typer.Typer) -> None:
                 start = dt.datetime.fromisoformat(not_before)
             except ValueError:
                 raise typer.BadParameter("--not-before must be an ISO date") from None
+        if not no_uid:  # the UID binds the certificate to an agency: a real code only
+            code = str(parse_code(code))
         key_path, cert_path = pki.issue(
             dir,
             code,
@@ -55,6 +65,7 @@ def register(app: typer.Typer) -> None:
             expired=expired,
             ecdsa=ecdsa,
             uid=not no_uid,
+            overwrite=force,
         )
         typer.echo(f"{code}: key {key_path}, certificate {cert_path} — {_NOTE}")
 

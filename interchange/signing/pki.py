@@ -10,9 +10,11 @@ Layout of a CA directory: ``ca.key.pem``, ``ca.cert.pem`` (the CA's chain, CA fi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +57,45 @@ def _new_key(ecdsa: bool) -> PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _write(path: Path, data: bytes, private: bool = False) -> None:
-    path.write_bytes(_HEADER + data)
-    if private:
-        os.chmod(path, 0o600)
+def _write_all(files: list[tuple[Path, bytes, bool]]) -> None:
+    """Write ``(path, data, private)`` files all or nothing: each to a temporary file beside
+    it, flushed to disk, then renamed into place. A full disk leaves no half-written file and
+    keeps what was there before; a private file is never readable by others, even briefly."""
+    temps: list[tuple[Path, Path]] = []
+    path = files[0][0] if files else Path()
+    try:
+        for path, data, private in files:
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_HEADER + data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except OSError as exc:
+        for tmp, _ in temps:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _make_dirs(directory: Path) -> list[Path]:
+    """``mkdir -p``; returns the directories it created, outermost first (to undo)."""
+    missing = [p for p in (directory, *directory.parents) if not p.exists()][::-1]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_dirs(missing)
+        raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    return missing
+
+
+def _remove_dirs(created: list[Path]) -> None:
+    for d in reversed(created):
+        with contextlib.suppress(OSError):
+            d.rmdir()  # only if still empty
 
 
 def _key_pem(key: PrivateKey) -> bytes:
@@ -87,7 +124,8 @@ def init_ca(
     d = Path(directory)
     if (d / "ca.key.pem").exists():
         raise ConfigError(f"a test CA already exists in {d}")
-    d.mkdir(parents=True, exist_ok=True)
+    if d.exists() and not d.is_dir():
+        raise ConfigError(f"{d} is not a directory")
     key = _new_key(ecdsa)
     subject = x509.Name(
         [
@@ -123,9 +161,18 @@ def init_ca(
     cert = builder.sign(issuer_key, hashes.SHA256())
     chain = (parent.cert, *parent.chain) if parent else ()
     ca = Ca(d, key, cert, chain)
-    _write(ca.key_path, _key_pem(key), private=True)
-    _write(ca.cert_path, _cert_pem(cert, *chain))
-    write_crl(d)
+    created = _make_dirs(d)
+    try:
+        _write_all(
+            [
+                (ca.key_path, _key_pem(key), True),
+                (ca.cert_path, _cert_pem(cert, *chain), False),
+                (ca.crl_path, _crl_pem(ca, [], 30), False),
+            ]
+        )
+    except ConfigError:
+        _remove_dirs(created)
+        raise
     return ca
 
 
@@ -154,12 +201,21 @@ def issue(
     ecdsa: bool = False,
     uid: bool = True,
     out_dir: str | Path | None = None,
+    overwrite: bool = True,
 ) -> tuple[Path, Path]:
     """Issue an agency signing certificate (subject UID = ``code``); returns (key, cert) paths.
-    ``expired`` makes one that ended yesterday; ``not_before`` one that starts later (tests)."""
+    ``expired`` makes one that ended yesterday; ``not_before`` one that starts later (tests).
+    ``overwrite=False`` refuses to replace a key and certificate already issued there."""
     if not _CODE_RE.match(code):
         raise ConfigError(f"agency code {code!r} cannot name a file")
     ca = load_ca(ca_dir)
+    out = Path(out_dir) if out_dir else ca.dir
+    key_path, cert_path = out / f"{code}.key.pem", out / f"{code}.cert.pem"
+    if not overwrite and (key_path.exists() or cert_path.exists()):
+        raise ConfigError(
+            f"{code} already has a key or certificate in {out}: give --force to replace them "
+            "(the old certificate stays valid until it is revoked)"
+        )
     key = _new_key(ecdsa)
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, name or code)]
     if uid:
@@ -191,28 +247,41 @@ def issue(
         )
         .sign(ca.key, hashes.SHA256())
     )
-    out = Path(out_dir) if out_dir else ca.dir
-    out.mkdir(parents=True, exist_ok=True)
-    key_path, cert_path = out / f"{code}.key.pem", out / f"{code}.cert.pem"
-    _write(key_path, _key_pem(key), private=True)
-    _write(cert_path, _cert_pem(cert, ca.cert, *ca.chain))
+    created = _make_dirs(out)
+    try:
+        _write_all(
+            [
+                (key_path, _key_pem(key), True),
+                (cert_path, _cert_pem(cert, ca.cert, *ca.chain), False),
+            ]
+        )
+    except ConfigError:
+        _remove_dirs(created)
+        raise
     return key_path, cert_path
 
 
 def _read_crl(ca: Ca) -> list[x509.RevokedCertificate]:
+    """What the CRL lists; none when there is no ``crl.pem``. A damaged one is refused, not
+    replaced: starting afresh would silently un-revoke every certificate it listed."""
+    path = ca.crl_path
     try:
-        crl = x509.load_pem_x509_crl(ca.crl_path.read_bytes())
-    except (OSError, ValueError):
+        data = path.read_bytes()
+    except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    advice = "restore it or remove it to start an empty list"
+    try:
+        crl = x509.load_pem_x509_crl(data)
+    except ValueError:
+        raise ConfigError(f"{path} is damaged: not a readable PEM CRL; {advice}") from None
+    if crl.issuer != ca.cert.subject or not crl.is_signature_valid(ca.key.public_key()):
+        raise ConfigError(f"{path} is damaged: not signed by this CA; {advice}")
     return list(crl)
 
 
-def write_crl(
-    ca_dir: str | Path, *, days: int = 30, revoked: list[x509.RevokedCertificate] | None = None
-) -> Path:
-    """(Re)issue the CRL, keeping what it already lists; valid from now for ``days``."""
-    ca = load_ca(ca_dir)
-    entries = _read_crl(ca) if revoked is None else revoked
+def _crl_pem(ca: Ca, entries: list[x509.RevokedCertificate], days: int) -> bytes:
     now = _now()
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -222,21 +291,30 @@ def write_crl(
     )
     for entry in entries:
         builder = builder.add_revoked_certificate(entry)
-    _write(
-        ca.crl_path, builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
-    )
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def write_crl(
+    ca_dir: str | Path, *, days: int = 30, revoked: list[x509.RevokedCertificate] | None = None
+) -> Path:
+    """(Re)issue the CRL, keeping what it already lists; valid from now for ``days``."""
+    ca = load_ca(ca_dir)
+    entries = _read_crl(ca) if revoked is None else revoked
+    _write_all([(ca.crl_path, _crl_pem(ca, entries, days), False)])
     return ca.crl_path
 
 
 def revoke(ca_dir: str | Path, code: str, *, cert_path: str | Path | None = None) -> Path:
     """Add the agency's certificate (``DIR/CODE.cert.pem`` by default) to the CRL."""
+    if cert_path is None and not _CODE_RE.match(code):
+        raise ConfigError(f"agency code {code!r} cannot name a file")
     ca = load_ca(ca_dir)
+    entries = _read_crl(ca)  # a damaged CRL is refused before anything else
     path = Path(cert_path) if cert_path else ca.dir / f"{code}.cert.pem"
     try:
         cert = x509.load_pem_x509_certificates(path.read_bytes())[0]
     except (OSError, ValueError) as exc:
         raise ConfigError(f"no certificate for {code} at {path}: {exc}") from None
-    entries = _read_crl(ca)
     if all(e.serial_number != cert.serial_number for e in entries):
         entries.append(
             x509.RevokedCertificateBuilder()

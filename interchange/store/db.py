@@ -7,11 +7,14 @@ timeout so that several processes can share it); PostgreSQL through psycopg 3 by
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+
+from ..errors import ConfigError
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,7 +35,44 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: Backends and the one driver each that we install and test.
+SUPPORTED = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
+
+
+def shown_url(url: str) -> str:
+    """The URL to print: its password replaced by ``***``, even when it does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL: hide what looks like user:password@ all the same
+        return _PASSWORD.sub(r"\1***@", url)
+
+
+def check_url(url: str) -> URL:
+    """The parsed URL of a backend we support, else ``ConfigError`` in one line (no password)."""
+    shown = shown_url(url)  # as given: postgresql://, not our postgresql+psycopg://
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:
+        raise ConfigError(
+            f"cannot open database {shown}: not a database URL "
+            "(supported: sqlite:///PATH, postgresql://USER@HOST/NAME)"
+        ) from None
+    backend = parsed.get_backend_name()
+    try:
+        driver = parsed.get_driver_name()  # loads the dialect of a URL without a driver
+    except Exception:
+        driver = None
+    if driver is None or SUPPORTED.get(backend) != driver:
+        what = backend if backend not in SUPPORTED else f"{backend}+{driver}"
+        raise ConfigError(
+            f"cannot open database {shown}: {what} is not supported (supported: sqlite, postgresql)"
+        )
+    return parsed
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    check_url(url)
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from .db import make_engine, normalise_url
+from .db import check_url, make_engine, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x1E7C4A9  # any constant shared by every node process
@@ -63,6 +63,7 @@ def _upgrade_on(conn: Connection) -> None:
 
 def upgrade_database(url: str, *, engine: Engine | None = None) -> None:
     """Bring the database at ``url`` to the newest revision (idempotent, safe concurrently)."""
+    check_url(url)  # an unsupported URL refused as given, before any lock file is made
     url = normalise_url(url)
     own = engine is None
     eng = engine if engine is not None else make_engine(url)

@@ -139,8 +139,10 @@ def test_refusals_are_one_line(tmp_path: Path, args: tuple[str, ...], message: s
 
 
 def test_workers_end_with_their_supervisor_even_when_it_is_killed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'node.db'}"
+    open_database(url).dispose()  # api serve opens a node's database, never makes one
     port = _free_port()
-    proc = _cli("--db", f"sqlite:///{tmp_path / 'node.db'}", "--port", str(port), "--workers", "2")
+    proc = _cli("--db", url, "--port", str(port), "--workers", "2")
     try:
         _up(proc, port)
         proc.kill()  # SIGKILL: no chance to terminate its workers itself
