@@ -19,6 +19,40 @@ from interchange.store.migrate import current_revision, head_revision
 REPO = Path(__file__).resolve().parents[2]
 
 
+def unreachable_node_config(
+    tmp_path: Path,
+    organ: str = "000.00.13.H53",
+    *,
+    poll_interval: float | None = None,
+    drop_folder: str | None = None,
+) -> Path:
+    """A one-tenant node config (with a throw-away CA) whose axis nobody listens on: the node
+    keeps running and retries quietly."""
+    ca = init_ca(tmp_path / "ca")
+    key, cert = issue(ca.dir, organ, out_dir=tmp_path / "keys")
+    (tmp_path / "secret").write_text("s3cret-s3cret\n")
+    tenant: dict[str, str] = {"organ": organ, "key": str(key), "cert": str(cert)}
+    if drop_folder is not None:
+        tenant["drop_folder"] = drop_folder
+    config: dict[str, object] = {
+        "data_dir": "data",
+        "axis": {
+            "kind": "vxp",
+            "url": "http://127.0.0.1:9",
+            "systemid": "h53",
+            "secret_file": "secret",
+            "timeout": 1,
+        },
+        "tenants": [tenant],
+        "trust": {"anchors": [str(ca.cert_path)]},
+    }
+    if poll_interval is not None:
+        config["poll_interval"] = poll_interval
+    cfg = tmp_path / "node.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    return cfg
+
+
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "interchange", *args],
@@ -62,37 +96,8 @@ def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
 
 
 def test_serve_migrates_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
-    ca = init_ca(tmp_path / "ca")
-    key, cert = issue(ca.dir, "000.00.13.H53", out_dir=tmp_path / "keys")
-    secret = tmp_path / "secret"
-    secret.write_text("s3cret-s3cret\n")
     drop = tmp_path / "drop"
-    cfg = tmp_path / "node.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "data_dir": "data",
-                # nobody listens there: the node must keep running and retry, not crash
-                "axis": {
-                    "kind": "vxp",
-                    "url": "http://127.0.0.1:9",
-                    "systemid": "h53",
-                    "secret_file": "secret",
-                    "timeout": 1,
-                },
-                "tenants": [
-                    {
-                        "organ": "000.00.13.H53",
-                        "key": str(key),
-                        "cert": str(cert),
-                        "drop_folder": "drop",
-                    }
-                ],
-                "trust": {"anchors": [str(ca.cert_path)]},
-                "poll_interval": 0.2,
-            }
-        )
-    )
+    cfg = unreachable_node_config(tmp_path, poll_interval=0.2, drop_folder="drop")
     proc = subprocess.Popen(
         [sys.executable, "-m", "interchange", "serve", "--config", str(cfg), "--workers", "2"],
         cwd=REPO,

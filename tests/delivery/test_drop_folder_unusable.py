@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from adapters.base import Axis
@@ -31,6 +30,8 @@ from interchange.node.node import Node
 from interchange.payloads import load_payload
 from interchange.signing.pki import init_ca, issue
 from interchange.store.tables import documents
+
+from .test_cli import unreachable_node_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEPT = "000.00.13.H53"
@@ -154,34 +155,11 @@ def test_unusable_drop_folder_is_logged_once_and_the_loop_goes_on(
 
 def test_serve_logs_an_unusable_drop_folder_in_one_line(tmp_path: Path) -> None:
     """The command as operators run it: no traceback on stderr, one line for the folder."""
-    ca = init_ca(tmp_path / "ca")
-    key, cert = issue(ca.dir, DEPT, out_dir=tmp_path / "keys")
-    (tmp_path / "secret").write_text("s3cret-s3cret\n")
     drop = tmp_path / "drop"
     drop.mkdir()
     (drop / "done").write_text("not a folder\n")
     (drop / "kl.edxml").write_bytes(b"<waiting/>")
-    cfg = tmp_path / "node.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "data_dir": "data",
-                # nobody listens there: sends retry quietly
-                "axis": {
-                    "kind": "vxp",
-                    "url": "http://127.0.0.1:9",
-                    "systemid": "h53",
-                    "secret_file": "secret",
-                    "timeout": 1,
-                },
-                "tenants": [
-                    {"organ": DEPT, "key": str(key), "cert": str(cert), "drop_folder": "drop"}
-                ],
-                "trust": {"anchors": [str(ca.cert_path)]},
-                "poll_interval": 0.1,
-            }
-        )
-    )
+    cfg = unreachable_node_config(tmp_path, DEPT, poll_interval=0.1, drop_folder="drop")
     proc = subprocess.Popen(
         [sys.executable, "-m", "interchange", "serve", "--config", str(cfg)],
         cwd=REPO,

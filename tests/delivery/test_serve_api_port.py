@@ -17,9 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from interchange.signing.pki import init_ca, issue
+from .test_cli import unreachable_node_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEPT = "000.00.13.H53"
@@ -60,26 +59,7 @@ def busy_port() -> Iterator[int]:
 def test_busy_api_port_exits_in_one_line_and_leaves_no_worker(
     tmp_path: Path, busy_port: int
 ) -> None:
-    ca = init_ca(tmp_path / "ca")
-    key, cert = issue(ca.dir, DEPT, out_dir=tmp_path / "keys")
-    (tmp_path / "secret").write_text("s3cret-s3cret\n")
-    cfg = tmp_path / "node.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "data_dir": "data",
-                "axis": {
-                    "kind": "vxp",
-                    "url": "http://127.0.0.1:9",
-                    "systemid": "h53",
-                    "secret_file": "secret",
-                    "timeout": 1,
-                },
-                "tenants": [{"organ": DEPT, "key": str(key), "cert": str(cert)}],
-                "trust": {"anchors": [str(ca.cert_path)]},
-            }
-        )
-    )
+    cfg = unreachable_node_config(tmp_path, DEPT)
     argv = [sys.executable, "-m", "interchange", "serve", "--config", str(cfg)]
     try:
         res = subprocess.run(
