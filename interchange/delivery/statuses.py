@@ -378,18 +378,10 @@ def _try_update_delivery(
     d = deliveries
     row = found.get(conn, tenant.id, status)
     if row is None:
+        unknown = "no delivery of this document to this sender"
         _keep(
             conn,
-            _status_row(
-                tenant,
-                data,
-                sha,
-                axis_doc_id,
-                now,
-                status,
-                "unknown-document",
-                "no delivery of this document to this sender",
-            ),
+            _status_row(tenant, data, sha, axis_doc_id, now, status, "unknown-document", unknown),
         )
         log.warning(
             "status %s from %s for unknown document %s",
@@ -488,18 +480,10 @@ def _recall_requested(
         )
     ).first()
     if row is None:
+        unknown = "no such document received"
         _keep(
             conn,
-            _status_row(
-                tenant,
-                data,
-                sha,
-                axis_doc_id,
-                now,
-                status,
-                "unknown-document",
-                "no such document received",
-            ),
+            _status_row(tenant, data, sha, axis_doc_id, now, status, "unknown-document", unknown),
         )
         return "unknown-document"
     try:

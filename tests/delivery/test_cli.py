@@ -53,6 +53,18 @@ def unreachable_node_config(
     return cfg
 
 
+def serve(cfg: Path, *args: str) -> subprocess.Popen[str]:
+    """``interchange serve --config cfg ARGS`` as operators run it, output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "interchange", "serve", "--config", str(cfg), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "interchange", *args],
@@ -98,14 +110,7 @@ def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
 def test_serve_migrates_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     cfg = unreachable_node_config(tmp_path, poll_interval=0.2, drop_folder="drop")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "interchange", "serve", "--config", str(cfg), "--workers", "2"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = serve(cfg, "--workers", "2")
     try:
         deadline = time.monotonic() + 30
         db = tmp_path / "data" / "node.db"

@@ -10,10 +10,7 @@ keep running.
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -31,7 +28,7 @@ from interchange.payloads import load_payload
 from interchange.signing.pki import init_ca, issue
 from interchange.store.tables import documents
 
-from .test_cli import unreachable_node_config
+from .test_cli import serve, unreachable_node_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEPT = "000.00.13.H53"
@@ -160,14 +157,7 @@ def test_serve_logs_an_unusable_drop_folder_in_one_line(tmp_path: Path) -> None:
     (drop / "done").write_text("not a folder\n")
     (drop / "kl.edxml").write_bytes(b"<waiting/>")
     cfg = unreachable_node_config(tmp_path, DEPT, poll_interval=0.1, drop_folder="drop")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "interchange", "serve", "--config", str(cfg)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = serve(cfg)
     try:
         deadline = time.monotonic() + 30
         db = tmp_path / "data" / "node.db"
