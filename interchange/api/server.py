@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ..errors import ConfigError
+from ..serving import server_config
 
 
 @dataclass
@@ -35,7 +36,7 @@ class RunningApi:
 def start_api_server(
     app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, timeout: float = 20.0
 ) -> RunningApi:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    config = server_config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="interchange-api", daemon=True)
     thread.start()

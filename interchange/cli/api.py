@@ -82,16 +82,15 @@ def _die_with_parent() -> None:
 
 
 def _run_worker(config: Path | None, db: str | None, host: str, channel_fd: int) -> None:
-    import uvicorn
-
     from ..api.handoff import HandoffServer
     from ..gctune import tune_for_server
+    from ..serving import server_config
 
     _die_with_parent()
     channel = socket.socket(fileno=channel_fd)
     app = _app(config, db, host)
     tune_for_server()
-    config_ = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config_ = server_config(app, log_level="warning", access_log=False, lifespan="off")
     HandoffServer(config_, channel).run()
 
 

@@ -76,6 +76,7 @@ def serve(
 
     from ..hub import HubConfig, create_hub_app, load_systems
     from ..hub.config import load_directory_opt
+    from ..serving import OneWriteHttpTools
     from ..store.db import check_url
     from .dbopen import cannot_open
 
@@ -114,6 +115,7 @@ def serve(
     try:
         uvicorn.run(
             app,
+            http=OneWriteHttpTools,
             host=host,
             port=port,
             log_level=log_level.value,

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from interchange.hub import HubConfig, SystemConfig, create_hub_app
 from interchange.organs import Agency, Directory
+from interchange.serving import server_config
 from interchange.store.hub_tables import hub_blobs, hub_messages, hub_queue
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "vxp"
@@ -82,7 +83,7 @@ class LiveHub:
 def serve(app: FastAPI) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        server_config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
