@@ -60,6 +60,19 @@ async def bearer_token(
 Token = Annotated[str, Depends(bearer_token)]
 
 
+async def optional_bearer_token(
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str | None:
+    """The request's bearer token if it sends one, not yet looked up: for a route open to
+    anyone that tells an authenticated caller more (``/readyz``)."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        return None
+    return creds.credentials
+
+
+OptionalToken = Annotated[str | None, Depends(optional_bearer_token)]
+
+
 def authorize(conn: Connection, request: Request, token: str, role: str) -> auth.User:
     """The token's user if it holds ``role``: 401 for an unknown or revoked token, 403 for
     a role too low. The hot read routes call this on their own connection, inside the

@@ -34,9 +34,11 @@ class Health(BaseModel):
 
 
 class Check(BaseModel):
+    """One readiness check; ``detail`` and ``value`` only for a caller with a token."""
+
     name: str
     ok: bool
-    detail: str
+    detail: str | None = None
     value: float | None = None
 
 

@@ -4,6 +4,10 @@ Why tokens are stored only as SHA-256: a copy of the database must not let anyon
 operator. Tokens are 256-bit random values, so a plain (unsalted) hash is enough to make them
 unusable from a leaked table, and it keeps lookup a single indexed equality.
 
+Why ``users.sessions_after``: a dashboard session is a signed cookie the server does not
+store, so signing out (or anything else that must end a user's sessions) records the moment
+instead; every cookie issued at or before it is refused (``interchange.api.web.session``).
+
 Why the audit log is hash-chained: each entry's hash covers the previous entry's hash and the
 entry's own canonical content (seq, who, when, what, target, tenant, result, detail), so an
 entry altered, removed or moved breaks the chain at that point; ``audit_head`` keeps the last
@@ -30,6 +34,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     insert,
+    or_,
     select,
     update,
 )
@@ -55,6 +60,8 @@ users = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime, nullable=True),
+    # dashboard sessions issued at or before this moment are over (sign-out); microseconds
+    Column("sessions_after", DateTime, nullable=True),
 )
 
 user_tenants = Table(
@@ -189,8 +196,32 @@ def get_user(conn: Connection, user_id: int) -> User | None:
     return None if row is None else _load_user(conn, row)
 
 
-def token_hash_of(conn: Connection, user_id: int) -> str | None:
-    return conn.execute(select(users.c.token_hash).where(users.c.id == user_id)).scalar()
+@dataclass(frozen=True, slots=True)
+class SessionFacts:
+    """What a dashboard session is checked against on every page: the user's current token
+    (a new or revoked token ends it) and the moment its sessions were last ended."""
+
+    token_hash: str
+    sessions_after: dt.datetime | None
+
+
+def session_facts(conn: Connection, user_id: int) -> SessionFacts | None:
+    row = conn.execute(
+        select(users.c.token_hash, users.c.sessions_after).where(users.c.id == user_id)
+    ).first()
+    return None if row is None else SessionFacts(row.token_hash, row.sessions_after)
+
+
+def end_sessions(conn: Connection, user_id: int, at: dt.datetime) -> None:
+    """End every dashboard session of the user issued at or before ``at`` (naive UTC).
+
+    Never moves the moment back: of two sign-outs racing, the later one stands."""
+    c = users.c
+    conn.execute(
+        update(users)
+        .where(c.id == user_id, or_(c.sessions_after.is_(None), c.sessions_after < at))
+        .values(sessions_after=at)
+    )
 
 
 def list_users(conn: Connection) -> list[User]:

@@ -224,6 +224,8 @@ def test_served_on_loopback_beside_a_node(world: World) -> None:
         assert me.headers["cache-control"] == "no-store"
         assert me.headers["x-frame-options"] == "DENY"
         assert "default-src 'self'" in me.headers["content-security-policy"]
-        assert "interchange_deliveries" in httpx.get(f"{running.url}/metrics").text
+        assert httpx.get(f"{running.url}/metrics").status_code == 401
+        metrics = httpx.get(f"{running.url}/metrics", headers=_h(world, "viewer"))
+        assert "interchange_deliveries" in metrics.text
     finally:
         running.stop()

@@ -161,11 +161,11 @@ def test_app_mounted_on_a_real_node(world: World, config: Path) -> None:
     try:
         app = create_api_app(ApiSettings(database_url=world.url), node=node)
         c = TestClient(app, raise_server_exceptions=False)
-        ready = c.get("/readyz").json()
+        h = {"Authorization": f"Bearer {world.tokens['dept']}"}
+        ready = c.get("/readyz", headers=h).json()
         assert ready["ready"] is True
         assert [k["name"] for k in ready["checks"]].count("certificate") == 3
-        assert "interchange_certificate_days_left" in c.get("/metrics").text
-        h = {"Authorization": f"Bearer {world.tokens['dept']}"}
+        assert "interchange_certificate_days_left" in c.get("/metrics", headers=h).text
         signed = (REPO / "examples" / "directive.yaml").read_text("utf-8")
         payload = {**yaml.safe_load(signed), "number": "990"}
         spec = {"sender": DEPT, "kind": "directive", "payload": payload}

@@ -111,19 +111,26 @@ def login(
     state = request.app.state
     with state.engine.connect() as conn:
         user = auth.find_user_by_token(conn, token.strip())
-        token_hash = auth.token_hash_of(conn, user.id) if user else None
-    if user is None or token_hash is None:
+        facts = auth.session_facts(conn, user.id) if user else None
+    if user is None or facts is None:
         return _login_page(request, status=401, failed=True)
     response = RedirectResponse(_safe_next(next_url), status_code=303)
-    issue_cookie(response, state.settings, user.id, token_hash)
+    issue_cookie(response, state.settings, user.id, facts.token_hash, facts.sessions_after)
     response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: Csrf = "") -> Response:
+    """End the session on the server, not only in this browser: a copy of the cookie is
+    refused from now on, and so is every other session of this user (``session.py``).
+
+    The moment recorded is never before this cookie's issue time, so this cookie ends even
+    if another process issued it with a clock ahead of ours."""
     session = current_session(request)
     check_csrf(request, session, csrf)
+    with request.app.state.engine.begin() as conn:
+        auth.end_sessions(conn, session.user.id, max(auth.utcnow(), session.issued_at))
     response = RedirectResponse("/ui/login", status_code=303)
     clear_cookie(response, request.app.state.settings)
     return response
