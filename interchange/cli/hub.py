@@ -5,9 +5,11 @@ from __future__ import annotations
 import cProfile
 import datetime as dt
 import os
+import signal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -47,6 +49,14 @@ def serve(
     db: Annotated[str, typer.Option("--db", help="database URL (sqlite:///... or postgresql://)")],
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8700,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="where clients reach the hub (the served WSDL's address); "
+            "default http://HOST:PORT, required with --host 0.0.0.0 or ::",
+        ),
+    ] = None,
     directory: Annotated[
         Path | None, typer.Option("--directory", help="agency directory file (YAML/JSON)")
     ] = None,
@@ -75,7 +85,7 @@ def serve(
     from sqlalchemy.exc import DBAPIError
 
     from ..hub import HubConfig, create_hub_app, load_systems
-    from ..hub.config import load_directory_opt
+    from ..hub.config import check_public_url, default_public_url, load_directory_opt
     from ..serving import OneWriteHttpTools
     from ..store.db import check_url
     from .dbopen import cannot_open
@@ -83,6 +93,9 @@ def serve(
     # every argument checked before the database is created: a wrong one leaves nothing
     check_url(db)
     _check_zone(tz)
+    public = (
+        check_public_url(public_url) if public_url is not None else default_public_url(host, port)
+    )
     config = HubConfig(
         db_url=db,
         systems=load_systems(systems),
@@ -91,6 +104,7 @@ def serve(
         skew=dt.timedelta(seconds=skew),
         hub_id=hub_id,
         agency_body_hash=agency_body_hash,
+        public_url=public,
     )
     try:
         app = create_hub_app(config)
@@ -101,7 +115,9 @@ def serve(
     from ..gctune import tune_for_server
 
     tune_for_server()
-    typer.echo(f"hub {hub_id} listening on http://{host}:{port} (SOAP at /soap?wsdl)", err=True)
+    typer.echo(f"hub {hub_id} listening on {host}:{port} (WSDL at {public}/soap?wsdl)", err=True)
+    # a clean stop closes every connection: SQLite checkpoints the WAL and removes its files
+    app.router.on_shutdown.append(app.state.hub.close)
     profile = os.environ.get("INTERCHANGE_HUB_PROFILE")  # a file: cProfile stats at shutdown
     if profile:
         profiler = cProfile.Profile()
@@ -112,6 +128,7 @@ def serve(
 
         app.router.on_shutdown.append(dump)
         profiler.enable()
+    previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         uvicorn.run(
             app,
@@ -123,7 +140,19 @@ def serve(
             timeout_graceful_shutdown=3,
         )
     finally:
+        signal.signal(signal.SIGTERM, previous)
         app.state.hub.close()
+
+
+def _stopped(_sig: int, _frame: FrameType | None) -> NoReturn:
+    """SIGTERM ends the hub with exit code 0, as Ctrl-C does (and as the node does).
+
+    uvicorn handles SIGTERM itself while it serves (graceful shutdown, then the lifespan's:
+    the database closed), and afterwards raises it again for the handler it found. With
+    the default one the process would die by the signal, skipping everything after
+    ``uvicorn.run``; this one ends it as a normal exit. A SIGTERM before uvicorn takes
+    over stops the hub the same way."""
+    raise SystemExit(0)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,6 +27,9 @@ Decisions worth knowing:
 - ``registerAgency`` / ``deleteAgency`` (``agencies.py``, table ``hub_agencies``, migration
   ``0007``): a system describes its own systems-file agencies or registers children of
   them; registrations are listed, never routed to, and only their registrant deletes them.
+- The SOAP face's WSDL names ``HubConfig.public_url`` (``hub serve --public-url``), built
+  once at start, never the request's Host: a forged Host would otherwise make the hub serve,
+  and a cache keep, a WSDL sending clients' documents elsewhere.
 - Refusals are HTTP 200 with ``status: FAIL`` (the SDK's sender throws on other codes before
   reading the body); internal failures are HTTP 500, which clients retry.
 """

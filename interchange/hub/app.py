@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from .config import HubConfig
+from .config import HubConfig, check_public_url
 from .rest import Endpoint, fail, rest_routes
 from .service import HubService
 from .soap import build_soap_router
@@ -45,6 +45,9 @@ def create_hub_app(config: HubConfig, *, engine: Engine | None = None) -> FastAP
 
     ``app.state.hub`` is the ``HubService`` (tests inspect it; the CLI disposes it).
     """
+    public_url = config.public_url
+    if public_url is not None:
+        public_url = check_public_url(public_url, option="public_url")
     service = HubService(config, engine)
     app = HubApp(
         title="interchange hub",
@@ -57,7 +60,7 @@ def create_hub_app(config: HubConfig, *, engine: Engine | None = None) -> FastAP
     for path, endpoint, methods in routes:
         app.add_route(path, endpoint, methods=list(methods))  # type: ignore[arg-type]
     app.fast_routes = {(path, m): endpoint for path, endpoint, methods in routes for m in methods}
-    app.include_router(build_soap_router(service))
+    app.include_router(build_soap_router(service, public_url=public_url))
 
     async def health(_request: object) -> Response:
         return Response(b'{"status":"OK"}', media_type="application/json")

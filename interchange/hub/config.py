@@ -8,11 +8,14 @@ documents addressed to the agency's current code.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError, UnknownOrganError
 from ..organs import Directory, Resolution, load_directory, normalise_organ_id
@@ -37,6 +40,9 @@ class HubConfig:
     tz: str = "Asia/Ho_Chi_Minh"
     skew: dt.timedelta = dt.timedelta(minutes=5)
     hub_id: str = "interchange-hub"
+    # where clients reach this hub (``check_public_url``): the served WSDL's address is
+    # built from it, never from a request's Host; None keeps the WSDL file's own localhost
+    public_url: str | None = None
     replay_cache_size: int = 600_000  # signatures fresh at once: ~5 min at 2,000 calls/s
     list_limit: int = 1000
     migrate: bool = True
@@ -44,6 +50,56 @@ class HubConfig:
     # registerAgency: refuse a body not covered by a signed ``hash-file`` (the SDK's
     # body is outside the HMAC; see ``interchange.hub.agencies``)
     agency_body_hash: bool = False
+
+
+#: Characters RFC 3986 allows in a URI: anything else (a space, a quote, ``<``) is refused
+#: rather than guessed at, since the address is written into the WSDL as given.
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+
+
+def check_public_url(url: str, *, option: str = "--public-url") -> str:
+    """The hub's public base URL without a trailing slash, else ``ConfigError`` in one line.
+
+    http or https, a host, an optional port and path prefix (a reverse proxy's); no
+    credentials, query or fragment, which have no meaning in a service address."""
+    if not _URI_CHARS.fullmatch(url):
+        raise ConfigError(f"{option} {url!r}: not a URL (spaces or characters a URL cannot hold)")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"{option} {url!r}: must start with http:// or https://")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port out of range or not a number
+        host, port = None, 0
+    if port == 0:
+        raise ConfigError(f"{option} {url!r}: the port is not a number from 1 to 65535")
+    if not host:
+        raise ConfigError(f"{option} {url!r}: names no host")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{option} {url!r}: must not hold a user name or password")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise ConfigError(f"{option} {url!r}: must not have a query (?) or fragment (#)")
+    return url.rstrip("/")
+
+
+def default_public_url(host: str, port: int) -> str:
+    """``http://HOST:PORT`` of the address the hub listens on.
+
+    Listening on every interface (``0.0.0.0``, ``::``) names no address a client could use,
+    and guessing one (a hostname, the first interface) would put a wrong address into the
+    WSDL unnoticed: that is refused, with the option to give instead."""
+    bare = host.strip("[]")
+    try:
+        ip = ipaddress.ip_address(bare) if bare else None
+    except ValueError:  # a host name
+        return check_public_url(f"http://{host}:{port}", option="--host")
+    if ip is None or ip.is_unspecified:
+        raise ConfigError(
+            f"--host {host or repr(host)} listens on every interface: give --public-url, the "
+            "address clients reach this hub at (the served WSDL names it)"
+        )
+    shown = f"[{ip}]" if ip.version == 6 else str(ip)
+    return f"http://{shown}:{port}"
 
 
 def parse_systems(data: Any, source: str = "systems file") -> tuple[SystemConfig, ...]:

@@ -15,6 +15,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
+from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -233,17 +234,36 @@ class SoapFace:
         return out
 
 
-def build_soap_router(service: HubService, path: str = "/soap") -> APIRouter:
-    face = SoapFace(service)
+#: The address the WSDL file in ``schemas/soap/`` is written with.
+WSDL_FILE_ADDRESS = "http://localhost/soap"
+
+
+def served_wsdl(public_url: str | None, path: str = "/soap") -> bytes:
+    """The WSDL with its service address set to ``public_url`` + ``path``.
+
+    Security reasoning: the address comes from the configuration only, never from the
+    request (Host, ``X-Forwarded-*``). Built from the request, anyone could have the hub
+    serve a WSDL naming another server, and a cache between clients and the hub would keep
+    and hand out that WSDL: clients would send their signed documents there. ``None``
+    keeps the file's own ``http://localhost/soap``."""
     template = wsdl_path().read_text(encoding="utf-8")
+    if public_url is None:
+        return template.encode("utf-8")
+    location = escape(public_url.rstrip("/") + path, {'"': "&quot;"})
+    return template.replace(WSDL_FILE_ADDRESS, location).encode("utf-8")
+
+
+def build_soap_router(
+    service: HubService, path: str = "/soap", *, public_url: str | None = None
+) -> APIRouter:
+    face = SoapFace(service)
+    wsdl = served_wsdl(public_url, path)  # built once: the same bytes for every caller
     router = APIRouter()
 
     async def get_wsdl(request: Request) -> Response:
         if "wsdl" not in {k.lower() for k in request.query_params}:
             return Response("append ?wsdl for the service description\n", media_type="text/plain")
-        location = str(request.url.replace(query=""))
-        text = template.replace("http://localhost/soap", location)
-        return _xml(text.encode("utf-8"))
+        return _xml(wsdl)
 
     async def post(request: Request) -> Response:
         try:  # capped: the envelope is read before anyone is authenticated

@@ -80,8 +80,8 @@ class LiveHub:
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    port = free_port()
+def serve(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     server = uvicorn.Server(
         server_config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )
@@ -101,15 +101,22 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 @contextlib.contextmanager
 def live_hub(db_path: Path | str, **overrides: object) -> Iterator[LiveHub]:
-    """A hub on a SQLite file (a Path) or on a database URL (a str)."""
-    values: dict[str, object] = {"systems": SYSTEMS, "directory": directory(), **overrides}
+    """A hub on a SQLite file (a Path) or on a database URL (a str); its WSDL names the
+    address it is served at, as ``hub serve`` does by default."""
+    port = free_port()
+    values: dict[str, object] = {
+        "systems": SYSTEMS,
+        "directory": directory(),
+        "public_url": f"http://127.0.0.1:{port}",
+        **overrides,
+    }
     config = HubConfig(
         db_url=db_path if isinstance(db_path, str) else f"sqlite:///{db_path}",
         **values,  # type: ignore[arg-type]
     )
     app = create_hub_app(config)
     try:
-        with serve(app) as url:
+        with serve(app, port) as url:
             yield LiveHub(app, url)
     finally:
         app.state.hub.close()
