@@ -238,3 +238,12 @@ class AuditChainError(InterchangeError):
     """The audit log's hash chain is broken: an entry was altered, removed or moved."""
 
     code = "audit-chain"
+
+
+# --- storage -----------------------------------------------------------------------------
+
+
+class MigrationError(InterchangeError):
+    """A database upgrade failed; it was rolled back, so the database is as it was."""
+
+    code = "migration"
