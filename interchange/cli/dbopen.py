@@ -1,9 +1,10 @@
 """Opening the node's database from the command line, and saying in one line why it failed.
 
-Commands that read (``status``, ``inbox``, ``users``, ``audit``, ``api serve``) and ``users
-add`` never invent a database: a SQLite path that does not exist, or a database no node has
-prepared, is refused before anything is written next to it. ``db upgrade`` and the ``serve``
-commands are the ones that create a database.
+Commands that read (``status``, ``inbox``, ``users``, ``audit``, ``api serve``), ``users
+add`` and the inbox answers (``inbox accept|refuse|assign``) never invent a database: a
+SQLite path that does not exist, or a database no node has prepared, is refused before
+anything is written next to it. ``db upgrade`` and the ``serve`` commands are the ones that
+create a database.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the input was refused (invalid document, failed verification, a
 typed ``InterchangeError``); 2 usage errors (typer/click's own). Never a traceback: typed
-errors become one line on stderr, anything unexpected one line naming its type.
+errors become one line on stderr, usage errors too (``error: Invalid value for ...``, not
+typer's box), anything unexpected one line naming its type.
 """
 
 from __future__ import annotations
@@ -77,9 +78,33 @@ def _database_error(exc: Exception) -> str | None:
     return f"database error: {reason_of(exc)}"
 
 
+def _usage_line(exc: typer.TyperException) -> str:
+    """A usage error as the one line scripts and people read: click's message without the
+    box, the usage and the help hint typer draws around it (and without pydantic's
+    ``Value error,`` that typer's parameter checks put before the reason)."""
+    message = " ".join(exc.format_message().split()) or type(exc).__name__
+    return message.replace(": Value error, ", ": ", 1)
+
+
 def main() -> None:
+    """Run the app outside click's standalone mode: click then raises its usage errors instead
+    of printing them in typer's box, and each becomes one line on stderr (exit code kept)."""
     try:
-        app()
+        code = typer.main.get_command(app).main(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.TyperException as exc:  # click's usage errors (exit 2) and its other ones
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # typer's rich help has already been printed while the error was made (so its
+            # message is empty); plain click's help is the message itself
+            help_text = exc.format_message()
+            if help_text.strip():
+                typer.echo(help_text)
+        else:
+            typer.echo(f"error: {_usage_line(exc)}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:  # end of input at a prompt
+        typer.echo("error: aborted", err=True)
+        sys.exit(1)
     except InterchangeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -1,8 +1,9 @@
 """``interchange serve --config FILE`` and ``interchange db upgrade``.
 
-``serve`` applies the migrations, then runs the outbox and inbox of every hosted agency
-until SIGTERM or SIGINT. ``--workers N`` starts N-1 more processes that only run the outbox
-against the same database (leases keep them apart).
+``serve`` first checks what the settings name (the tenants against the directory, their
+keys and certificates: ``check_tenants``), applies the migrations, then runs the outbox and
+inbox of every hosted agency until SIGTERM or SIGINT. ``--workers N`` starts N-1 more
+processes that only run the outbox against the same database (leases keep them apart).
 """
 
 from __future__ import annotations
@@ -46,11 +47,19 @@ def serve(
     api_host: Annotated[str, typer.Option("--api-host")] = "127.0.0.1",
 ) -> None:
     """Run the node until SIGTERM / SIGINT (with ``--api-port``, its API and dashboard too)."""
-    from ..node.config import load_config
-    from ..node.node import Node
+    from ..node.config import check_tenants, load_config
+    from ..node.node import Node, real_codec
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     cfg = load_config(config)
+    # the directory, the tenants against it and their keys and certificates: a wrong one is
+    # refused in one line now, before any process starts or the database is created
+    directory = None
+    if cfg.directory is not None:
+        from ..organs import load_directory
+
+        directory = load_directory(cfg.directory)
+    keys = check_tenants(cfg, directory)
     api_settings = None
     listener: socket.socket | None = None
     if api_port is not None and not outbox_only:
@@ -67,7 +76,7 @@ def serve(
     api = None
     node = None
     try:
-        node = Node(cfg)
+        node = Node(cfg, codec=real_codec(cfg, directory, keys), directory=directory)
 
         def _stop(_sig: int, _frame: FrameType | None) -> None:
             stop.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +38,7 @@ from ..edxml.model import StatusCode
 from ..errors import ConfigError, InterchangeError, NotFoundError, OrganCodeError
 from ..organs.codes import is_four_group, normalise_organ_id
 from ..store import auth_tables as auth
-from .dbopen import open_existing
+from .dbopen import open_existing, require_existing
 
 _VN = dt.timezone(dt.timedelta(hours=7))
 
@@ -402,7 +403,10 @@ def status(
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue documents.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 30,
     as_json: JsonFlag = False,
-    watch: Annotated[bool, typer.Option("--watch", help="Refresh until Ctrl-C.")] = False,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="Refresh until Ctrl-C (with --json: one JSON per line)."),
+    ] = False,
     interval: Annotated[float, typer.Option(min=0.2, max=3600)] = 2.0,
     rounds: Annotated[int, typer.Option("--rounds", hidden=True, min=0)] = 0,
 ) -> None:
@@ -428,9 +432,17 @@ def status(
         )
 
     try:
-        if as_json and not watch:
-            typer.echo(snapshot().model_dump_json())
-            return
+        if as_json:
+            # with --watch, one document per refresh and per line (NDJSON), flushed at once:
+            # a pipe (``| jq -c``) sees each refresh as it comes, not everything at Ctrl-C
+            n = 0
+            while True:
+                typer.echo(snapshot().model_dump_json())
+                sys.stdout.flush()
+                if not watch or (rounds and n >= rounds):
+                    return
+                time.sleep(interval)
+                n += 1
         console = Console()
         if not watch:
             console.print(render(snapshot()))
@@ -500,11 +512,17 @@ def inbox(
 
 
 def _answer(config: Path | None, item: int, code: StatusCode, **kw: str | None) -> None:
+    """Answer an inbox item with the node's keys. The node's database must already exist: an
+    answer is to something received, so a missing database is a wrong --config or data_dir,
+    refused before the node (which would create and migrate one) is opened."""
     if config is None:
         raise ConfigError("answering needs --config FILE (the node's keys sign the status)")
-    from ..node.node import load_node
+    from ..node.config import load_config
+    from ..node.node import Node
 
-    node = load_node(config)
+    cfg = load_config(config)
+    require_existing(cfg.database_url)
+    node = Node(cfg)
     try:
         with node.engine.connect() as conn:
             row = inbox_item(conn, Scope(None), item)

@@ -30,13 +30,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..delivery.routing import RoutingRule
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..organs import Directory
+    from ..signing import SigningKey
 
 
 class _Strict(BaseModel):
@@ -181,3 +185,62 @@ def load_config(path: str | Path) -> NodeConfig:
             f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {first}"
         ) from None
     return parse_config(data, base_dir=p.resolve().parent, source=str(p))
+
+
+# --- checks that need the files the settings name ------------------------------------------
+
+
+def check_tenants(config: NodeConfig, directory: Directory | None = None) -> dict[str, SigningKey]:
+    """Refuse tenants whose settings are well-formed but wrong, before the node starts or
+    creates its database: an agency ``directory`` (the node's directory, when it has one)
+    does not list, whose documents could be neither routed nor answered; a certificate whose
+    subject UID names another agency, so that every recipient would refuse what it signs
+    (``wrong-signer``); a key its certificate does not belong to, so that nothing could be
+    signed. One ``ConfigError`` line names the tenant and the problem.
+
+    Returns each tenant's signing key, loaded once here, for the node's codec."""
+    from ..signing import load_signing_key
+
+    keys: dict[str, SigningKey] = {}
+    for t in config.tenants:
+        if directory is not None:
+            _check_listed(t.organ, directory, config.directory)
+        try:
+            key = load_signing_key(t.key, t.cert, t.chain)
+        except ConfigError as exc:  # unreadable, or the key matches no certificate given
+            raise ConfigError(f"tenant {t.organ}: {exc} (key {t.key}, cert {t.cert})") from None
+        other = _other_agency(t.organ, key)
+        if other is not None:
+            raise ConfigError(
+                f"tenant {t.organ}: its certificate {t.cert} is for agency {other} "
+                f"(subject UID), not {t.organ}: recipients would refuse what it signs"
+            )
+        keys[t.organ] = key
+    return keys
+
+
+def _check_listed(organ: str, directory: Directory, source: Path | None) -> None:
+    if organ.strip() in directory:
+        return
+    where = f"the directory {source}" if source is not None else "the node's directory"
+    successor = directory.old_codes().get(organ.strip())
+    if successor is not None:
+        raise ConfigError(f"tenant {organ}: {where} says this code became {successor}")
+    raise ConfigError(f"tenant {organ}: not an agency in {where}")
+
+
+def _other_agency(organ: str, key: SigningKey) -> str | None:
+    """The agency code the certificate names in its subject UID when that is not ``organ``
+    (as the verifier's signer binding reads it), else None. A UID that is not an agency code
+    is left alone: some CAs put other identifiers there, bound by an operator's mapping."""
+    from cryptography.x509.oid import NameOID
+
+    from ..organs import is_four_group
+
+    uids = [
+        str(a.value).strip()
+        for a in key.certificate.subject.get_attributes_for_oid(NameOID.USER_ID)
+    ]
+    if organ.strip() in uids:
+        return None
+    return next((u for u in uids if is_four_group(u)), None)

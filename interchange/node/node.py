@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ from .services import NodeServices
 
 if TYPE_CHECKING:
     from ..organs import Directory
+    from ..signing import SigningKey
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,15 @@ def default_axis_factory(cfg: AxisConfig, organs: Sequence[str]) -> Axis:
 _PROCESS_HUB: Any = None
 
 
-def real_codec(config: NodeConfig, directory: Directory | None) -> Codec:
+def real_codec(
+    config: NodeConfig, directory: Directory | None, keys: Mapping[str, SigningKey] | None = None
+) -> Codec:
+    """The codec of the configured keys and trust; ``keys`` already loaded (and checked, by
+    ``check_tenants``) are used as they are rather than read again."""
     from ..signing import VerifyPolicy, load_signing_key
 
-    keys = {t.organ: load_signing_key(t.key, t.cert, t.chain) for t in config.tenants}
+    if keys is None:
+        keys = {t.organ: load_signing_key(t.key, t.cert, t.chain) for t in config.tenants}
     policy = VerifyPolicy.from_files(
         config.trust.anchors, config.trust.crls, allow_sha1=config.trust.allow_sha1
     )

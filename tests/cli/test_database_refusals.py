@@ -7,6 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import yaml
+
+from interchange.signing import pki
 
 from .runner import one_line, run, snapshot
 
@@ -39,6 +42,43 @@ def test_a_missing_sqlite_file_is_refused_and_nothing_is_created(
     assert one_line(proc) == f"error: no database at {db} {_hint(f'sqlite:///{db}')}"
     assert proc.stdout == ""  # no token, no "intact", no empty table
     assert snapshot(tmp_path) == {}  # not the directory, not a lock file
+
+
+#: Answering an inbox item: ``--config`` names the database (and the keys that sign).
+ANSWERS = [
+    ("accept",),
+    ("refuse", "--reason", "not ours"),
+    ("assign", "--to", "Phòng Văn hóa"),
+]
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: a[0])
+def test_an_inbox_answer_refuses_a_missing_database_and_creates_nothing(
+    tmp_path: Path, answer: tuple[str, ...]
+) -> None:
+    keys = tmp_path / "pki"
+    pki.init_ca(keys, ecdsa=True)
+    key, cert = pki.issue(keys, TENANT, ecdsa=True)
+    config = tmp_path / "node.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "axis": {"kind": "memory", "systemid": "node"},
+                "tenants": [{"organ": TENANT, "key": str(key), "cert": str(cert)}],
+                "trust": {"anchors": [str(keys / "ca.cert.pem")]},
+            }
+        ),
+        "utf-8",
+    )
+    before = snapshot(tmp_path)
+    db = tmp_path / "data" / "node.db"
+    proc = run("inbox", answer[0], "1", *answer[1:], "--config", config)
+    assert proc.returncode == 1
+    assert one_line(proc) == f"error: no database at {db} {_hint(f'sqlite:///{db}')}"
+    assert proc.stdout == ""
+    assert not db.exists()
+    assert snapshot(tmp_path) == before  # not the data directory, not a lock file
 
 
 def test_a_relative_path_typo_is_named_as_given(tmp_path: Path) -> None:
