@@ -225,7 +225,8 @@ def test_served_on_loopback_beside_a_node(world: World) -> None:
         assert me.headers["x-frame-options"] == "DENY"
         assert "default-src 'self'" in me.headers["content-security-policy"]
         assert httpx.get(f"{running.url}/metrics").status_code == 401
-        metrics = httpx.get(f"{running.url}/metrics", headers=_h(world, "viewer"))
+        assert httpx.get(f"{running.url}/metrics", headers=_h(world, "viewer")).status_code == 403
+        metrics = httpx.get(f"{running.url}/metrics", headers=_h(world, "root"))
         assert "interchange_deliveries" in metrics.text
     finally:
         running.stop()

@@ -1,12 +1,14 @@
 """``/healthz`` open; ``/readyz`` open but terse, detailed for a token; ``/metrics`` closed.
 
-Readiness detail and metrics name the node's certificates and count its work: only a caller
-with a valid token (any role) sees them. A probe without a token still learns whether the
-node is ready (200 or 503) and which checks passed.
+Readiness detail and metrics name the node's certificates and count its work for every
+agency it hosts: only a valid token of every tenant (scope ``*``, any role) sees them. A
+probe without a token still learns whether the node is ready (200 or 503) and which checks
+passed.
 """
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -32,6 +34,12 @@ def _client(world: World, certificates: list[Path], engine: Engine | None = None
 
 def _h(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _everywhere(world: World, role: str) -> str:
+    """A token of every tenant with ``role`` (as Prometheus would hold)."""
+    with world.engine.begin() as conn:
+        return auth.add_user(conn, f"all-{role}-{uuid.uuid4().hex[:8]}", role, ["*"]).token
 
 
 def _subject(world: World) -> str:
@@ -71,15 +79,29 @@ def test_readyz_not_ready_without_a_token_is_503_and_still_terse(
     assert "unreadable" not in r.text and "missing" not in r.text
 
 
-def test_readyz_with_any_valid_token_gives_the_detail(world: World) -> None:
+def test_readyz_with_a_token_of_every_tenant_gives_the_detail(world: World) -> None:
     c = _client(world, [world.ca_cert])
     subject = _subject(world)
-    for who in ("viewer", "operator", "root"):
-        r = c.get("/readyz", headers=_h(world.tokens[who]))
-        assert r.status_code == 200, who
+    for token in (
+        _everywhere(world, "viewer"),
+        _everywhere(world, "operator"),
+        world.tokens["root"],
+    ):
+        r = c.get("/readyz", headers=_h(token))
+        assert r.status_code == 200
         checks = r.json()["checks"]
         assert checks[0] == {"name": "database", "ok": True, "detail": "reachable", "value": None}
         assert checks[1]["detail"] == subject and checks[1]["value"] > 0
+
+
+def test_readyz_with_a_scoped_token_stays_terse(world: World) -> None:
+    """An admin of one agency must not read the certificates of the others."""
+    c = _client(world, [world.ca_cert])
+    for who in ("viewer", "operator", "admin"):
+        r = c.get("/readyz", headers=_h(world.tokens[who]))
+        assert r.status_code == 200, who
+        assert r.json()["checks"][1] == {"name": "certificate", "ok": True}
+        assert _subject(world) not in r.text
 
 
 def test_readyz_with_an_unknown_or_revoked_token_is_refused(world: World) -> None:
@@ -108,7 +130,7 @@ def test_readyz_with_a_token_and_no_database_answers_tersely(world: World, tmp_p
         dead.dispose()
 
 
-def test_metrics_need_a_valid_token_of_any_role(world: World) -> None:
+def test_metrics_need_a_token_of_every_tenant(world: World) -> None:
     c = _client(world, [world.ca_cert])
     subject = _subject(world)
     with world.engine.begin() as conn:
@@ -119,9 +141,13 @@ def test_metrics_need_a_valid_token_of_any_role(world: World) -> None:
         assert r.status_code == 401, headers
         assert r.headers["www-authenticate"] == "Bearer"
         assert subject not in r.text and "interchange_" not in r.text
-    for who in ("viewer", "operator", "root"):
+    for who in ("viewer", "operator", "admin", "dept"):  # scoped to one agency
         r = c.get("/metrics", headers=_h(world.tokens[who]))
-        assert r.status_code == 200, who
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", who
+        assert subject not in r.text and "interchange_" not in r.text
+    for token in (_everywhere(world, "viewer"), world.tokens["root"]):
+        r = c.get("/metrics", headers=_h(token))
+        assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/plain")
         assert "interchange_deliveries" in r.text and subject in r.text
 

@@ -4,9 +4,10 @@ Why not all open: readiness details and metrics name the node's certificates (su
 count its work, which is nobody's business but the operators'. ``/healthz`` stays open (it
 says only that the process answers). ``/readyz`` answers anyone, since a load balancer's or
 orchestrator's probe holds no token, but only whether the node is ready and which checks
-passed; the detail (errors, certificate subjects, days left) needs a valid token. ``/metrics``
-needs a valid token: Prometheus sends one (``authorization`` in its scrape config). Any role
-will do, as these are node-wide figures, not documents.
+passed. The detail (errors, certificate subjects, days left) and ``/metrics`` (Prometheus
+sends a token: ``authorization`` in its scrape config) cover every agency the node hosts, so
+they need a token of every tenant (scope ``*``), of any role: an operator scoped to one
+district must not read the others' certificates and counts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..deps import OptionalToken, Viewer, authorize, reading
 from ..metrics import certificate_days
+from ..problems import Forbidden
 from ..schemas import Check, ErrorOut, Health, Readiness
 
 router = APIRouter(tags=["system"])
@@ -31,17 +33,17 @@ def healthz() -> Health:
 
 
 def _authenticated(request: Request, token: str | None) -> bool:
-    """Whether the caller may see the detail: 401 for a token that is sent but unknown or
-    revoked (as anywhere in the API). A token that cannot be checked because the database
-    is down gets the short answer, which says that the database check failed."""
+    """Whether the caller may see the detail: a token of every tenant. 401 for a token that
+    is sent but unknown or revoked (as anywhere in the API); a scoped token gets the short
+    answer. A token that cannot be checked because the database is down gets the short
+    answer too, which says that the database check failed."""
     if token is None:
         return False
     try:
         with reading(request.app.state.engine) as conn:
-            authorize(conn, request, token, "viewer")
+            return authorize(conn, request, token, "viewer").all_tenants
     except SQLAlchemyError:
         return False
-    return True
 
 
 def _checks(request: Request) -> list[Check]:
@@ -74,8 +76,8 @@ def _checks(request: Request) -> list[Check]:
     "/readyz",
     response_model=Readiness,
     summary="Database, hub, certificate",
-    description="Open to probes: `ready` and each check's `name` and `ok`. With a valid "
-    "bearer token (any role), each check's `detail` and `value` too.",
+    description="Open to probes: `ready` and each check's `name` and `ok`. With a bearer "
+    "token of every tenant (scope `*`, any role), each check's `detail` and `value` too.",
     responses={401: {"model": ErrorOut}, 503: {"model": Readiness}},
 )
 def readyz(request: Request, token: OptionalToken) -> Response:
@@ -91,9 +93,15 @@ def readyz(request: Request, token: OptionalToken) -> Response:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics (a bearer token of any role)",
+    summary="Prometheus metrics (a bearer token of every tenant, any role)",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}, 401: {"model": ErrorOut}},
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+    },
 )
-def metrics(request: Request, _caller: Viewer) -> Response:
+def metrics(request: Request, caller: Viewer) -> Response:
+    if not caller.all_tenants:
+        raise Forbidden("the node's metrics cover every agency: they need a token of every tenant")
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
