@@ -177,7 +177,9 @@ def db_upgrade(
         Path | None, typer.Option("--config", exists=True, dir_okay=False, help="node config")
     ] = None,
 ) -> None:
-    """Apply every migration (idempotent)."""
+    """Apply every migration (idempotent). ``--db`` takes a URL or, as the reading commands
+    do, a plain path to a SQLite file."""
+    from ..api.database import database_url
     from ..errors import ConfigError
     from ..store.migrate import head_revision, upgrade_database
 
@@ -189,7 +191,7 @@ def db_upgrade(
         cfg = load_config(config)
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         db = cfg.database_url
-    upgrade_database(db)
+    upgrade_database(db if "://" in db else database_url(db))  # a URL checked as given
     typer.echo(f"database at revision {head_revision()}")
 
 

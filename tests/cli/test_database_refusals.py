@@ -149,10 +149,13 @@ def test_a_sqlite_database_no_node_prepared_is_refused_unchanged(tmp_path: Path)
     assert snapshot(tmp_path) == before  # no tables added, no journal mode changed
 
 
-def test_db_upgrade_still_creates_and_then_the_readers_work(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_path", [False, True], ids=["url", "plain-path"])
+def test_db_upgrade_still_creates_and_then_the_readers_work(tmp_path: Path, as_path: bool) -> None:
+    """``db upgrade`` takes a plain path as the reading commands do (it was refused as "not
+    a database URL" while their hint told the operator to run it)."""
     db = tmp_path / "new" / "node.db"
     url = f"sqlite:///{db}"
-    proc = run("db", "upgrade", "--db", url)
+    proc = run("db", "upgrade", "--db", str(db) if as_path else url)
     assert proc.returncode == 0, proc.stderr
     assert db.exists()
     added = run("users", "add", "carol", "--tenant", TENANT, "--db", db)
