@@ -10,7 +10,10 @@ about 8 % of the hub's CPU and 10 % more conclusions per second.
 ``OneWriteHttpTools`` is uvicorn's own httptools protocol given a transport that gathers
 what is written during one turn of the event loop and writes it once at the end of that turn.
 Nothing waits longer than the turn that produced it, so a streamed answer whose parts come
-in separate turns still goes out part by part; the order of bytes never changes.
+in separate turns still goes out part by part; the order of bytes never changes. Nor does
+more than the socket transport's high-water mark wait: past it the gathered bytes go out at
+once, so the transport's flow control (``pause_writing``, which uvicorn's ``send`` waits on)
+holds back a stream whose parts all come in one turn, as it would without us.
 """
 
 from __future__ import annotations
@@ -32,13 +35,19 @@ class GatheringTransport(asyncio.Transport):
         self._inner = inner
         self._loop = loop
         self._pending: list[bytes] = []
+        self._size = 0  # bytes in _pending
+        self._high = inner.get_write_buffer_limits()[1]
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
         if not self._pending:
             self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))  # a copy of a buffer the caller may reuse
+        chunk = bytes(data)  # a copy of a buffer the caller may reuse
+        self._pending.append(chunk)
+        self._size += len(chunk)
+        if self._size >= self._high:  # no more held back than the transport would buffer
+            self._flush()
 
     def writelines(self, list_of_data: Any) -> None:
         for data in list_of_data:
@@ -49,6 +58,7 @@ class GatheringTransport(asyncio.Transport):
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
+        self._size = 0
         if not self._inner.is_closing():  # the peer went away meanwhile: as uvicorn would
             self._inner.write(data)
 
@@ -58,6 +68,7 @@ class GatheringTransport(asyncio.Transport):
 
     def abort(self) -> None:
         self._pending.clear()
+        self._size = 0
         self._inner.abort()
 
     def write_eof(self) -> None:
@@ -90,9 +101,10 @@ class GatheringTransport(asyncio.Transport):
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self._inner.set_write_buffer_limits(high, low)
+        self._high = self._inner.get_write_buffer_limits()[1]
 
     def get_write_buffer_size(self) -> int:
-        return self._inner.get_write_buffer_size() + sum(len(p) for p in self._pending)
+        return self._inner.get_write_buffer_size() + self._size
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._inner.get_write_buffer_limits()

@@ -177,3 +177,41 @@ def test_gathered_writes_are_flushed_once_per_turn_and_dropped_if_the_peer_left(
             theirs.close()
 
     assert asyncio.run(scenario()) == (b"" if closing else b"head body")
+
+
+def test_gathering_keeps_the_sockets_flow_control() -> None:
+    """Writes in one turn are held back only up to the socket transport's high-water mark:
+    past it they go to the transport at once, which then asks the protocol to pause (what
+    uvicorn's ``send`` waits on before writing more). A stream whose parts all come in one
+    turn (an async generator that never awaits) is held in memory no more than without us."""
+
+    class Paused(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.paused = 0
+
+        def pause_writing(self) -> None:
+            self.paused += 1
+
+    async def scenario() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()  # nobody reads ``theirs``
+        try:
+            transport, protocol = await loop.connect_accepted_socket(Paused, ours)
+            high = 64 * 1024
+            transport.set_write_buffer_limits(high=high)
+            gathering = GatheringTransport(transport, loop)
+            held = 0
+            for _ in range(256):  # 4 MiB in 16 KiB parts, all in this one turn
+                gathering.write(b"x" * 16384)
+                held = max(
+                    held, gathering.get_write_buffer_size() - transport.get_write_buffer_size()
+                )
+            paused = protocol.paused
+            transport.abort()
+            return held, high, paused
+        finally:
+            theirs.close()
+
+    held, high, paused = asyncio.run(scenario())
+    assert held < high  # never more than the high-water mark gathered
+    assert paused == 1  # the protocol was told to pause within the turn, as without us
