@@ -14,9 +14,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import re
-import uuid
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from interchange.store import auth_tables as auth
 from interchange.store.db import make_engine, metadata
 from interchange.store.migrate import alembic_config, upgrade_database
 from interchange.store.tables import deliveries
+from tests.delivery.conftest import pg_schema_engine
 
 from .world import A, World
 
@@ -162,6 +162,24 @@ def test_signing_in_again_right_after_logout_works(world: World) -> None:
     copy = _holding(world, c.cookies[COOKIE])
     _logout(c)  # a cookie issued "in the future" ends all the same
     assert not _signed_in(copy)
+
+
+def test_a_sign_out_recorded_ahead_never_lengthens_a_session(world: World) -> None:
+    """A sign-out recorded by a clock far ahead (a process with a wrong clock) makes the next
+    cookie's issue time later than it, but its expiry still counts from now: a session
+    lasts ``session_hours``, not until the wrong clock's time."""
+    who = _user(world, "clock-ahead")
+    ahead = auth.utcnow() + dt.timedelta(days=30)
+    with world.engine.begin() as conn:
+        auth.end_sessions(conn, world_user_id(world, who), ahead)
+    started = time.time()
+    c = _login(world, who)
+    assert _signed_in(c)
+    body = _body(c.cookies[COOKIE])
+    assert body["i"] == micros(ahead) + 1
+    hours = ApiSettings(database_url=world.url, session_secret=SECRET).session_hours
+    assert isinstance(body["e"], int)
+    assert started + hours * 3600 - 5 <= body["e"] <= time.time() + hours * 3600
 
 
 def test_a_token_still_works_for_the_api_after_logout(world: World) -> None:
@@ -321,20 +339,9 @@ def _database(kind: str, tmp_path: Path, revision: str) -> Iterator[Engine]:
         finally:
             eng.dispose()
         return
-    base = _pg_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(base, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with pg_schema_engine() as eng:
         _migrate(eng, revision)
         yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _migrate(eng: Engine, revision: str) -> None:
@@ -346,12 +353,3 @@ def _migrate(eng: Engine, revision: str) -> None:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
-
-
-def _pg_url() -> str:
-    url = os.environ.get("INTERCHANGE_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("INTERCHANGE_TEST_PG_URL is not set in CI: PostgreSQL tests must run")
-        pytest.skip("INTERCHANGE_TEST_PG_URL not set")
-    return url

@@ -76,17 +76,17 @@ def issue_cookie(
     sessions_after: dt.datetime | None = None,
 ) -> None:
     """Set a new session cookie; ``sessions_after`` is the user's last sign-out, which the
-    cookie is always issued after."""
-    issued = now_micros()
-    if sessions_after is not None:
-        issued = max(issued, micros(sessions_after) + 1)
+    cookie is always issued after. Its expiry counts from this process's clock, not from
+    the issue time: a sign-out recorded by a clock far ahead must not lengthen sessions."""
+    now = now_micros()
+    issued = now if sessions_after is None else max(now, micros(sessions_after) + 1)
     body = base64.urlsafe_b64encode(
         json.dumps(
             {
                 "u": user_id,
                 "h": token_hash[:24],
                 "i": issued,
-                "e": issued // 1_000_000 + settings.session_hours * 3600,
+                "e": now // 1_000_000 + settings.session_hours * 3600,
             },
             separators=(",", ":"),
         ).encode()
