@@ -119,6 +119,17 @@ def _snapshot(eng: Engine) -> Any:
     return schema, indexes, rows
 
 
+def _assert_connection_restored(eng: Engine) -> None:
+    """The connection the upgrade ran on, back in the pool, is as the engine made it: foreign
+    keys on, and the driver's own transaction handling back (else every later transaction
+    on it would commit statement by statement). The pool was emptied before the upgrade
+    (``_snapshot``), so the one connection it holds is the upgrade's."""
+    assert eng.pool.checkedin() == 1  # type: ignore[attr-defined]
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert conn.connection.driver_connection.isolation_level is not None  # type: ignore[union-attr]
+
+
 PROBE = '''
 """An injected last migration."""
 
@@ -187,14 +198,15 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
             f"the database upgrade from revision {OLD} to fail_probe failed and was undone"
         )
         assert message.endswith("RuntimeError: injected failure")
+        if kind == "sqlite":
+            _assert_connection_restored(eng)
         assert current_revision(eng) == OLD
         assert _snapshot(eng) == before
-        if kind == "sqlite":  # the pool's connections have their foreign keys back on
-            with eng.connect() as conn:
-                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
 
         monkeypatch.undo()  # the real migrations only: the upgrade resumes from OLD
         upgrade(url, engine=eng)
+        if kind == "sqlite":
+            _assert_connection_restored(eng)
         assert current_revision(eng) == head_revision()
         with eng.connect() as conn:
             moved = conn.execute(

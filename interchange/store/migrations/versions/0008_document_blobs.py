@@ -59,7 +59,8 @@ def _alter_data(*, nullable: bool) -> None:
 def _rebuilding_documents() -> Iterator[None]:
     """SQLite: foreign keys off while ``documents`` is rebuilt, then checked (no-op elsewhere).
 
-    ``upgrade_database`` turns them back on after the commit (SQLite ignores it before)."""
+    In a run of ``migrations/env.py`` they are already off, for the whole transaction, and
+    turned back on after it (SQLite ignores the pragma inside a transaction)."""
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         yield
