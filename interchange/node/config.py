@@ -230,9 +230,10 @@ def _check_listed(organ: str, directory: Directory, source: Path | None) -> None
 
 
 def _other_agency(organ: str, key: SigningKey) -> str | None:
-    """The agency code the certificate names in its subject UID when that is not ``organ``
-    (as the verifier's signer binding reads it), else None. A UID that is not an agency code
-    is left alone: some CAs put other identifiers there, bound by an operator's mapping."""
+    """An agency code other than ``organ`` that the certificate names in a subject UID (as
+    the verifier's signer binding reads it), else None; beside ``organ``'s own UID too, as
+    such a certificate binds to no single agency. A UID that is not an agency code is left
+    alone: some CAs put other identifiers there, bound by an operator's mapping."""
     from cryptography.x509.oid import NameOID
 
     from ..organs import is_four_group
@@ -241,6 +242,4 @@ def _other_agency(organ: str, key: SigningKey) -> str | None:
         str(a.value).strip()
         for a in key.certificate.subject.get_attributes_for_oid(NameOID.USER_ID)
     ]
-    if organ.strip() in uids:
-        return None
-    return next((u for u in uids if is_four_group(u)), None)
+    return next((u for u in uids if is_four_group(u) and u != organ.strip()), None)

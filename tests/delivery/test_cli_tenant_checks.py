@@ -4,6 +4,7 @@ certificate's. One line naming the tenant, exit 1, nothing started, no database 
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import time
 from pathlib import Path
@@ -71,6 +72,44 @@ def test_serve_refuses_a_certificate_for_another_agency(tmp_path: Path) -> None:
         f"error: tenant {DEPT}: its certificate {cert} is for agency {OTHER} (subject UID), "
         f"not {DEPT}: recipients would refuse what it signs"
     )
+
+
+def test_a_certificate_naming_the_tenant_and_another_agency_is_refused(tmp_path: Path) -> None:
+    """Two agency UIDs bind to no single agency: recipients refuse what it signs."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    from interchange.signing.pki import load_ca
+
+    cfg = unreachable_node_config(tmp_path, DEPT)
+    own_key = tmp_path / "keys" / f"{DEPT}.key.pem"
+    private = serialization.load_pem_private_key(own_key.read_bytes(), password=None)
+    ca = load_ca(tmp_path / "ca")
+    now = dt.datetime.now(dt.UTC)
+    both = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.USER_ID, DEPT),
+                    x509.NameAttribute(NameOID.USER_ID, OTHER),
+                    x509.NameAttribute(NameOID.COMMON_NAME, "two agencies"),
+                ]
+            )
+        )
+        .issuer_name(ca.cert.subject)
+        .public_key(private.public_key())  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(ca.key, hashes.SHA256())
+    )
+    cert = tmp_path / "both.cert.pem"
+    cert.write_bytes(both.public_bytes(serialization.Encoding.PEM))
+    _edit(cfg, cert=str(cert))
+    with pytest.raises(ConfigError, match=f"its certificate {cert} is for agency {OTHER}"):
+        check_tenants(load_config(cfg), load_demo_directory())
 
 
 def test_serve_refuses_a_key_that_is_not_the_certificates(tmp_path: Path) -> None:
