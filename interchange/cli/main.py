@@ -83,7 +83,12 @@ def _usage_line(exc: typer.TyperException) -> str:
     box, the usage and the help hint typer draws around it (and without pydantic's
     ``Value error,`` that typer's parameter checks put before the reason)."""
     message = " ".join(exc.format_message().split()) or type(exc).__name__
-    return message.replace(": Value error, ", ": ", 1)
+    message = message.replace(": Value error, ", ": ", 1)
+    ctx = getattr(exc, "ctx", None)  # where click knew the command: say where help is
+    path: str = getattr(ctx, "command_path", "") if ctx is not None else ""
+    if path:
+        message += f" (see '{path} --help')"
+    return message
 
 
 def main() -> None:

@@ -172,7 +172,9 @@ def _stop_workers(children: list[subprocess.Popen[bytes]]) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(
-    db: Annotated[str | None, typer.Option("--db", help="database URL")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="database URL, or a SQLite file's path")
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", exists=True, dir_okay=False, help="node config")
     ] = None,

@@ -39,6 +39,7 @@ def test_a_usage_error_is_one_line_with_exit_code_2(
     assert line.startswith(f"error: {start}"), line
     assert not any(c in line for c in "│╭╮╰╯"), line  # no box
     assert "Value error," not in line  # pydantic's prefix, noise to a user
+    assert line.endswith(" --help')") and " (see '" in line, line  # where help is
     assert proc.stdout == ""
     assert list(tmp_path.iterdir()) == []  # nothing opened, nothing created
 
