@@ -7,18 +7,23 @@ the operator's ``edoc_new.edxml`` sample) is the old code of ``000.00.41.H53``.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from adapters.hmac import sdk_hash_file, sign_headers
 from interchange.hub import HubConfig, SystemConfig, create_hub_app
 from interchange.organs import Agency, Directory
 from interchange.serving import server_config
@@ -120,3 +125,66 @@ def live_hub(db_path: Path | str, **overrides: object) -> Iterator[LiveHub]:
             yield LiveHub(app, url)
     finally:
         app.state.hub.close()
+
+
+# --- ``interchange hub serve`` as a real process ---------------------------------------------
+
+
+def start_hub_process(
+    tmp: Path, port: int, *, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.Popen[bytes]:
+    """``hub serve`` on ``tmp/hub.db`` with ``SYSTEMS`` and a directory where ``OLD_CODE``
+    (the samples' To) became ``SUCCESSOR``; not yet answering (``wait_until_up``)."""
+    systems = tmp / "systems.json"
+    systems.write_text(
+        json.dumps(
+            {
+                "systems": [
+                    {"systemid": s.systemid, "secret": s.secret, "organs": list(s.organs)}
+                    for s in SYSTEMS
+                ]
+            }
+        )
+    )
+    directory = tmp / "directory.json"
+    directory.write_text(
+        json.dumps(
+            {"version": 1, "agencies": [{"code": SUCCESSOR, "name": "S", "old_codes": [OLD_CODE]}]}
+        )
+    )
+    argv = [sys.executable, "-m", "interchange", "hub", "serve", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--db", f"sqlite:///{tmp / 'hub.db'}"]
+    argv += ["--systems", str(systems), "--directory", str(directory)]
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec_fn
+    )
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, timeout: float = 30) -> None:
+    """Until the hub answers ``/health``; its stderr in the error if it ended or timed out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"hub did not start: {proc.communicate()[1].decode()[-2000:]}")
+        time.sleep(0.05)
+
+
+def sample_send_headers(data: bytes) -> dict[str, str]:
+    """``A``'s signed ``sendEdoc`` headers for a sample sent from its agency 002.00.20.H13."""
+    return sign_headers(
+        {
+            "from": "002.00.20.H13",
+            "servicetype": "eDoc",
+            "messagetype": "edoc",
+            "hash-file": sdk_hash_file(data),
+        },
+        A.systemid,
+        A.secret,
+        content_type="application/octet-stream",
+    )
