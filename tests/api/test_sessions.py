@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,11 +34,9 @@ from interchange.store.migrate import alembic_config, upgrade_database
 from interchange.store.tables import deliveries
 from tests.delivery.conftest import pg_schema_engine
 
-from .world import A, World
+from .world import A, World, csrf_of, sign_in
 
 SECRET = "k3y-for-these-tests-only-0123456789abcdefXYZ"
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
-NONCE = re.compile(r'name="nonce" value="([^"]+)"')
 BOTH = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -54,22 +51,11 @@ def _client(world: World) -> TestClient:
 
 
 def _login(world: World, who: str, c: TestClient | None = None) -> TestClient:
-    c = c or _client(world)
-    m = NONCE.search(c.get("/ui/login").text)
-    assert m
-    r = c.post(
-        "/ui/login",
-        data={"token": world.tokens[who], "nonce": m.group(1), "next": "/ui/"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return c
+    return sign_in(c or _client(world), world, who)
 
 
 def _csrf(c: TestClient) -> str:
-    m = CSRF.search(c.get("/ui/").text)
-    assert m, "no CSRF token on the page"
-    return m.group(1)
+    return csrf_of(c.get("/ui/").text)
 
 
 def _logout(c: TestClient) -> None:

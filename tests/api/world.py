@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import insert, update
@@ -30,7 +31,12 @@ from interchange.store import auth_tables as auth
 from interchange.store.ops import add_event, ensure_tenant, sha256_hex, utcnow
 from interchange.store.tables import deliveries, documents, inbox_items
 
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
 REPO = Path(__file__).resolve().parents[2]
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+NONCE = re.compile(r'name="nonce" value="([^"]+)"')
 DEPT = "000.00.13.H53"
 A = "000.00.31.H53"
 B = "000.00.32.H53"
@@ -316,3 +322,23 @@ def directive_spec(number: str) -> dict[str, Any]:
             "targets": [{"level": "districts", "of": "000.00.00.H53"}],
         },
     }
+
+
+def sign_in(c: TestClient, world: World, who: str) -> TestClient:
+    """Sign ``c`` in to the dashboard as a browser does: fetch the form (its nonce), post
+    the token."""
+    m = NONCE.search(c.get("/ui/login").text)
+    assert m, "no nonce in the login form"
+    r = c.post(
+        "/ui/login",
+        data={"token": world.tokens[who], "nonce": m.group(1), "next": "/ui/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return c
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)

@@ -4,7 +4,6 @@ client that signs in through the login form."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +12,7 @@ from fastapi.testclient import TestClient
 
 from interchange.api import ApiSettings, create_api_app
 from interchange.store import auth_tables as auth
-from tests.api.world import DEPT, A, World, build_world
-
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
-NONCE = re.compile(r'name="nonce" value="([^"]+)"')
+from tests.api.world import DEPT, A, World, build_world, sign_in
 
 
 def new_world(tmp: Path) -> World:
@@ -44,21 +40,5 @@ def client(world: World) -> TestClient:
 
 
 def login(world: World, who: str) -> TestClient:
-    """Sign in as a browser does: fetch the form (its nonce), post the token."""
-    c = client(world)
-    form = c.get("/ui/login")
-    m = NONCE.search(form.text)
-    assert m, "no nonce in the login form"
-    r = c.post(
-        "/ui/login",
-        data={"token": world.tokens[who], "nonce": m.group(1), "next": "/ui/"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return c
-
-
-def csrf_of(html: str) -> str:
-    m = CSRF.search(html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
+    """A new browser signed in as ``who``."""
+    return sign_in(client(world), world, who)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from interchange.store.auth_tables import audit_log
 from interchange.store.tables import deliveries, documents, inbox_items
-from tests.api.world import DEPT, A, B, World
+from tests.api.world import DEPT, A, B, World, csrf_of
 
-from .conftest import csrf_of, login
+from .conftest import login
 
 
 def _snapshot(world: World) -> tuple[Any, ...]:

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from interchange.store.auth_tables import audit_log
 from interchange.store.tables import deliveries, documents, inbox_items
-from tests.api.world import DEPT, A, B, World
+from tests.api.world import DEPT, A, B, World, csrf_of
 
-from .conftest import csrf_of, login, new_world
+from .conftest import login, new_world
 
 
 @pytest.fixture(scope="module")
