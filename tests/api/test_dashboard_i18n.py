@@ -21,8 +21,8 @@ from interchange.delivery.lifecycle import Action, IllegalTransitionError, State
 from interchange.edxml.model import StatusCode
 from interchange.store.ops import add_event
 from interchange.store.tables import deliveries, inbox_items
-from tests.api.world import A, B, World
-from tests.web.conftest import csrf_of, login, new_world
+from tests.api.world import A, B, World, csrf_of
+from tests.web.conftest import login, new_world
 
 VI_MARKS = re.compile(r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]")
 
